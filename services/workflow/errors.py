@@ -1,0 +1,38 @@
+"""Errors of the case state machine."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict
+
+STATUS_LABELS = {
+    "received": "已受理",
+    "dispatched": "已交办",
+    "in_progress": "办理中",
+    "replied": "已答复",
+    "rework": "重新办理",
+    "closed": "已办结",
+    "merged": "已并案",
+    "rejected": "不予受理",
+}
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+    def __init__(self, from_status: str, to_status: str) -> None:
+        super().__init__(
+            f"事项当前状态为“{STATUS_LABELS.get(from_status, from_status)}”，"
+            f"不能变更为“{STATUS_LABELS.get(to_status, to_status)}”"
+        )
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class AlreadyRated(Conflict):
+    code = "already_rated"
+    message = "本轮答复已评价，不能重复评价"
+
+
+class NotAwaitingRating(Conflict):
+    code = "not_awaiting_rating"
+    message = "事项尚未答复或已办结，暂不能评价"

@@ -1,0 +1,220 @@
+"""Opening cases, changing their state and recording what happened, always with the event log and the outbox
+written in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.workflow.actors import CITIZEN, Actor
+from services.workflow.errors import AlreadyRated, IllegalTransition, NotAwaitingRating
+from services.workflow.states import can_transition
+from shared.db.enums import AssignmentStatus, CaseStatus, Rating
+from shared.db.models import Assignment, Case, CaseEvent, Category, Feedback, Jurisdiction
+from shared.events.outbox import emit
+
+# Event types the outside world hears about (as "case.<type>"); the rest stay in the case's own log.
+EMITTED = frozenset(
+    {
+        "received",
+        "dispatched",
+        "accepted",
+        "declined",
+        "progress",
+        "replied",
+        "feedback",
+        "rework",
+        "closed",
+        "merged",
+        "rejected",
+    }
+)
+
+
+async def jurisdiction_code(session: AsyncSession, jurisdiction_id: int) -> str:
+    return (
+        await session.execute(select(Jurisdiction.code).where(Jurisdiction.id == jurisdiction_id))
+    ).scalar_one()
+
+
+async def case_payload(session: AsyncSession, case: Case) -> dict[str, Any]:
+    """The thin, personal-data-free body every case event carries."""
+    category_code = None
+    if case.category_id is not None:
+        category_code = (
+            await session.execute(select(Category.code).where(Category.id == case.category_id))
+        ).scalar_one_or_none()
+    department_ids = (
+        (
+            await session.execute(
+                select(Assignment.department_id)
+                .where(Assignment.case_id == case.id, Assignment.status != AssignmentStatus.declined)
+                .order_by(Assignment.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "case_id": case.id,
+        "tracking_no": case.tracking_no,
+        "jurisdiction": await jurisdiction_code(session, case.jurisdiction_id),
+        "status": case.status,
+        "category_code": category_code,
+        "department_ids": sorted(set(department_ids)),
+    }
+
+
+async def record_event(
+    session: AsyncSession,
+    case: Case,
+    type: str,
+    actor: Actor,
+    *,
+    public: bool = False,
+    data: dict[str, Any] | None = None,
+    event_data: dict[str, Any] | None = None,
+    from_status: str | None = None,
+    at: datetime | None = None,
+) -> CaseEvent:
+    """Appends to the case's log and, for event types others care about, to the outbox.
+
+    ``data`` goes into the case log only (it may hold text shown on the case's pages); ``event_data`` adds
+    ids to the outbound event, which never carries personal data.
+    """
+    now = at or datetime.now(UTC)
+    event = CaseEvent(
+        jurisdiction_id=case.jurisdiction_id,
+        case_id=case.id,
+        type=type,
+        at=now,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        public=public,
+        from_status=from_status,
+        to_status=case.status,
+        data=data or {},
+    )
+    session.add(event)
+    if type in EMITTED:
+        payload = await case_payload(session, case)
+        payload.update(event_data or {})
+        await emit(
+            session,
+            type=f"case.{type}",
+            jurisdiction_id=case.jurisdiction_id,
+            case_id=case.id,
+            payload=payload,
+            occurred_at=now,
+        )
+    await session.flush()
+    return event
+
+
+async def change_status(
+    session: AsyncSession,
+    case: Case,
+    to_status: CaseStatus,
+    type: str,
+    actor: Actor,
+    *,
+    public: bool = True,
+    data: dict[str, Any] | None = None,
+    event_data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Moves a case to a new state if the state machine allows it, and records the event."""
+    from_status = case.status
+    if not can_transition(from_status, to_status):
+        raise IllegalTransition(from_status, to_status)
+    now = datetime.now(UTC)
+    case.status = to_status
+    case.updated_at = now
+    if to_status == CaseStatus.dispatched and case.dispatched_at is None:
+        case.dispatched_at = now
+    elif to_status == CaseStatus.replied:
+        case.replied_at = now
+    elif to_status == CaseStatus.closed:
+        case.closed_at = now
+    elif to_status == CaseStatus.rework:
+        case.rework_round += 1
+        case.closed_at = None
+        case.close_reason = None
+    return await record_event(
+        session,
+        case,
+        type,
+        actor,
+        public=public,
+        data=data,
+        event_data=event_data,
+        from_status=from_status,
+        at=now,
+    )
+
+
+async def open_case(session: AsyncSession, case: Case, actor: Actor = CITIZEN) -> Case:
+    """Stores a new case (status received) with its first event; the caller filled in the fields."""
+    case.status = CaseStatus.received
+    session.add(case)
+    await session.flush()
+    await record_event(session, case, "received", actor, public=True, data={}, from_status=None)
+    return case
+
+
+async def rate(
+    session: AsyncSession,
+    case: Case,
+    *,
+    source: str,
+    rating: Rating,
+    comment: str | None,
+    actor: Actor,
+) -> Feedback:
+    """A rating of the latest reply: satisfied closes the case, dissatisfied sends it back for rework."""
+    if case.status != CaseStatus.replied:
+        raise NotAwaitingRating()
+    existing = await session.execute(
+        select(Feedback.id).where(
+            Feedback.case_id == case.id, Feedback.source == source, Feedback.round == case.rework_round
+        )
+    )
+    if existing.first() is not None:
+        raise AlreadyRated()
+    feedback = Feedback(
+        jurisdiction_id=case.jurisdiction_id,
+        case_id=case.id,
+        source=source,
+        rating=rating,
+        comment=comment,
+        round=case.rework_round,
+    )
+    session.add(feedback)
+    await session.flush()
+    await record_event(
+        session,
+        case,
+        "feedback",
+        actor,
+        public=True,
+        data={"source": source, "rating": rating, "round": case.rework_round},
+        event_data={"feedback_id": feedback.id, "rating": rating, "source": source},
+    )
+    if rating == Rating.dissatisfied:
+        await change_status(
+            session, case, CaseStatus.rework, "rework", actor, data={"round": case.rework_round + 1}
+        )
+    else:
+        case.close_reason = "rated"
+        await change_status(
+            session,
+            case,
+            CaseStatus.closed,
+            "closed",
+            actor,
+            data={"reason": "rated"},
+            event_data={"reason": "rated"},
+        )
+    return feedback

@@ -1,0 +1,143 @@
+"""Value sets stored in the schema. They travel as English codes; pages show the Chinese labels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CaseStatus(StrEnum):
+    received = "received"
+    dispatched = "dispatched"
+    in_progress = "in_progress"
+    replied = "replied"
+    rework = "rework"
+    closed = "closed"
+    merged = "merged"
+    rejected = "rejected"
+
+
+class CaseKind(StrEnum):
+    citizen = "citizen"
+    deputy_suggestion = "deputy_suggestion"
+
+
+class RequestType(StrEnum):
+    enquiry = "enquiry"
+    help = "help"
+    complaint = "complaint"
+    report = "report"
+    suggestion = "suggestion"
+
+
+class Urgency(StrEnum):
+    normal = "normal"
+    urgent = "urgent"
+    critical = "critical"
+
+
+class AssignmentRole(StrEnum):
+    lead = "lead"
+    co = "co"
+    separate = "separate"
+
+
+class AssignmentStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    replied = "replied"
+
+
+class ReplyClass(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class Rating(StrEnum):
+    satisfied = "satisfied"
+    basically_satisfied = "basically_satisfied"
+    dissatisfied = "dissatisfied"
+
+
+class FeedbackSource(StrEnum):
+    citizen = "citizen"
+    deputy = "deputy"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    dispatcher = "dispatcher"
+    supervisor = "supervisor"
+    department = "department"
+    deputy = "deputy"
+    integrator = "integrator"
+
+
+class StationKind(StrEnum):
+    home = "home"
+    station = "station"
+    point = "point"
+
+
+class DeputyLevel(StrEnum):
+    national = "national"
+    provincial = "provincial"
+    city = "city"
+    county = "county"
+    township = "township"
+
+
+class IntakeCodeOwner(StrEnum):
+    deputy = "deputy"
+    station = "station"
+
+
+class IntakeCodeStatus(StrEnum):
+    active = "active"
+    revoked = "revoked"
+
+
+class DeadlineKind(StrEnum):
+    accept = "accept"
+    decline = "decline"
+    reply = "reply"
+    co_opinion = "co_opinion"
+    rating = "rating"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class EndpointKind(StrEnum):
+    integrator = "integrator"
+    internal = "internal"
+
+
+EVENT_TYPES: tuple[str, ...] = (
+    "case.received",
+    "case.dispatched",
+    "case.accepted",
+    "case.declined",
+    "case.progress",
+    "case.replied",
+    "case.feedback",
+    "case.rework",
+    "case.closed",
+    "case.due_soon",
+    "case.overdue",
+    "case.supervision_changed",
+    "case.merged",
+    "case.rejected",
+    "case.extension_decided",
+)
+
+
+def check_in(column: str, enum: type[StrEnum]) -> str:
+    """SQL CHECK text restricting a text column to an enumeration's values."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return f"{column} IN ({values})"

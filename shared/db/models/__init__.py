@@ -1,0 +1,55 @@
+"""The shared schema. Each module names the service that owns (writes) its tables."""
+
+from shared.db.models.base import Base
+from shared.db.models.events import InboxMessage, OutboxEvent, WebhookDelivery
+from shared.db.models.intake import (
+    Deputy,
+    IntakeCode,
+    Station,
+    TrackingCounter,
+    deputy_stations,
+    station_grids,
+)
+from shared.db.models.routing import (
+    Assignment,
+    Category,
+    Committee,
+    Department,
+    Grid,
+    Reply,
+    RoutingRule,
+    RoutingRuleAssignment,
+)
+from shared.db.models.supervision import ApiKey, CalendarOverride, Deadline, SlaPolicy, WebhookEndpoint
+from shared.db.models.tenancy import Jurisdiction
+from shared.db.models.workflow import Case, CaseEvent, Feedback
+
+__all__ = [
+    "ApiKey",
+    "Assignment",
+    "Base",
+    "CalendarOverride",
+    "Case",
+    "CaseEvent",
+    "Category",
+    "Committee",
+    "Deadline",
+    "Department",
+    "Deputy",
+    "Feedback",
+    "Grid",
+    "InboxMessage",
+    "IntakeCode",
+    "Jurisdiction",
+    "OutboxEvent",
+    "Reply",
+    "RoutingRule",
+    "RoutingRuleAssignment",
+    "SlaPolicy",
+    "Station",
+    "TrackingCounter",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "deputy_stations",
+    "station_grids",
+]

@@ -1,0 +1,133 @@
+"""Deadlines, the working-day calendar, tier policies, API keys and webhook subscriptions.
+Owner: services.supervision.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.enums import DeadlineKind, EndpointKind, Role, check_in
+from shared.db.models.base import Base, created_at, jurisdiction_fk, pk
+
+
+class Deadline(Base):
+    """A due time on a case or one of its assignments, with when it was met."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", DeadlineKind), name="kind"),
+        UniqueConstraint("case_id", "assignment_id", "kind", "round", postgresql_nulls_not_distinct=True),
+        Index("ix_deadlines_open_due", "due_at", postgresql_where="met_at IS NULL AND superseded_at IS NULL"),
+    )
+
+    id: Mapped[int] = pk()
+    jurisdiction_id: Mapped[int] = jurisdiction_fk()
+    case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cases.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("assignments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    tier: Mapped[str | None] = mapped_column(String(32))
+    starts_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    met_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()
+
+
+class CalendarOverride(Base):
+    """A jurisdiction's own word on whether a date is a working day; wins over the national calendar."""
+
+    __tablename__ = "calendar_overrides"
+    __table_args__ = (UniqueConstraint("jurisdiction_id", "day"),)
+
+    id: Mapped[int] = pk()
+    jurisdiction_id: Mapped[int] = jurisdiction_fk()
+    day: Mapped[date] = mapped_column(Date)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(100))
+
+
+class SlaPolicy(Base):
+    """The duration of a deadline tier, e.g. {"working_days": 5}; absent tiers use the built-in defaults."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (UniqueConstraint("jurisdiction_id", "tier"),)
+
+    id: Mapped[int] = pk()
+    jurisdiction_id: Mapped[int] = jurisdiction_fk()
+    tier: Mapped[str] = mapped_column(String(32))
+    duration: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    name: Mapped[str | None] = mapped_column(String(50))
+
+
+class ApiKey(Base):
+    """A caller's credential. Only a SHA-256 hash of the secret is stored; the prefix finds the row."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint(check_in("role", Role), name="role"),
+        CheckConstraint(
+            "(role <> 'department' OR department_id IS NOT NULL) AND (role <> 'deputy' OR deputy_id IS NOT NULL)",
+            name="scope_target",
+        ),
+    )
+
+    id: Mapped[int] = pk()
+    jurisdiction_id: Mapped[int] = jurisdiction_fk()
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    department_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("departments.id"))
+    deputy_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("deputies.id"))
+    created_at: Mapped[datetime] = created_at()
+    revoked_at: Mapped[datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """A subscription to case events: an integrator's URL, or one of our own services (kind internal)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", EndpointKind), name="kind"),
+        CheckConstraint(
+            "kind = 'internal' OR jurisdiction_id IS NOT NULL", name="integrator_has_jurisdiction"
+        ),
+    )
+
+    id: Mapped[int] = pk()
+    # Null only for internal subscriptions, which hear every jurisdiction.
+    jurisdiction_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("jurisdictions.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), default=EndpointKind.integrator)
+    name: Mapped[str | None] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(String(48)))
+    # Fernet-encrypted whsec_ secret; internal endpoints derive theirs from MINYI_SECRET_KEY instead.
+    secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Ordered endpoints receive a case's events one at a time, in the order they happened.
+    ordered: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None]
+    created_by_key_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("api_keys.id"))
+    created_at: Mapped[datetime] = created_at()

@@ -1,0 +1,1 @@
+"""Events: the transactional outbox, their delivery over signed HTTP, and the receivers' inbox."""

@@ -1,0 +1,1 @@
+"""Credentials, personal-data encryption and masking, and outbound URL checks."""

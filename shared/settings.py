@@ -1,0 +1,84 @@
+"""Process-wide configuration, read once from the environment (``MINYI_*`` plus ``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "minyi-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MINYI_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "MINYI_DATABASE_URL")
+    )
+    data_dir: Path = Path("var")
+    secret_key: str = DEVELOPMENT_SECRET
+
+    host: str = "127.0.0.1"
+    intake_port: int = 8001
+    routing_port: int = 8002
+    supervision_port: int = 8003
+    # Base URLs the services are reached at; citizens' QR codes point at public_base_url.
+    public_base_url: str | None = None
+    intake_url: str | None = None
+    routing_url: str | None = None
+    supervision_url: str | None = None
+
+    webhook_allow_hosts: str = ""
+    # Seconds between delivery attempts; the n-th retry waits the n-th value.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: float = 10.0
+    webhook_failure_disable_days: float = 5.0
+    delivery_lease_seconds: float = 60.0
+    worker_poll_seconds: float = 1.0
+    scheduler_interval_seconds: float = 30.0
+
+    db_pool_size: int = 10
+    tracking_block_size: int = 10
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32):
+            raise ValueError("MINYI_SECRET_KEY must be set to a random value of 32+ characters in production")
+        return self
+
+    @property
+    def allow_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())
+
+    @property
+    def retry_schedule(self) -> list[float]:
+        return [float(s) for s in self.webhook_retry_schedule.split(",") if s.strip()]
+
+    def base_url(self, service: Literal["intake", "routing", "supervision"]) -> str:
+        explicit = {
+            "intake": self.intake_url,
+            "routing": self.routing_url,
+            "supervision": self.supervision_url,
+        }
+        port = {
+            "intake": self.intake_port,
+            "routing": self.routing_port,
+            "supervision": self.supervision_port,
+        }
+        url = explicit[service] or f"http://{self.host}:{port[service]}"
+        return url.rstrip("/")
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or self.base_url("intake")).rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

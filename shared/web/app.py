@@ -1,0 +1,53 @@
+"""The common skeleton of the three services: engine lifespan, logging, request ids, errors, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.db.engine import build_engine, session_factory
+from shared.logs import configure_logging
+from shared.web import health
+from shared.web.errors import install_error_handlers
+from shared.web.middleware import RequestIdMiddleware
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_service_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    engine: AsyncEngine | None = None,
+    extra_lifespan: Lifespan | None = None,
+) -> FastAPI:
+    """Builds a service app. Tests pass their own engine; processes build one from DATABASE_URL."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service)
+        own_engine = engine is None
+        app.state.engine = engine or build_engine()
+        app.state.sessions = session_factory(app.state.engine)
+        try:
+            if extra_lifespan is not None:
+                async with extra_lifespan(app):
+                    yield
+            else:
+                yield
+        finally:
+            if own_engine:
+                await app.state.engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    return app
