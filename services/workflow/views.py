@@ -1,0 +1,225 @@
+"""The staff view of a case, shared by the department API (routing) and the congress API (supervision).
+
+Personal data appears masked, and never for confidential (保密) cases; unmasking is a separate, logged action.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Feedback, Grid, Reply
+from shared.security.pii import decrypt, mask_name, mask_phone
+
+
+class AssignmentBrief(BaseModel):
+    id: int
+    department_id: int
+    role: str
+    status: str
+
+
+class DeadlineView(BaseModel):
+    kind: str
+    assignment_id: int | None
+    round: int
+    tier: str | None
+    due_at: datetime
+    met_at: datetime | None
+
+
+class EventView(BaseModel):
+    type: str
+    at: datetime
+    actor: dict[str, Any]
+    public: bool
+    from_status: str | None
+    to_status: str | None
+    data: dict[str, Any]
+
+
+class ReplyView(BaseModel):
+    id: int
+    assignment_id: int
+    department_id: int
+    reply_class: str
+    text: str
+    round: int
+    created_at: datetime
+
+
+class FeedbackView(BaseModel):
+    source: str
+    rating: str
+    comment: str | None
+    round: int
+    created_at: datetime
+
+
+class Submitter(BaseModel):
+    name: str | None = Field(description="Masked, e.g. 张**")
+    phone: str | None = Field(description="Masked, e.g. 138****5678")
+
+
+class CaseStaffView(BaseModel):
+    id: int
+    tracking_no: str
+    status: str
+    kind: str
+    category_code: str | None
+    request_type: str
+    urgency: str
+    title: str | None
+    description: str
+    location_text: str | None
+    lat: float | None
+    long: float | None
+    station_id: int | None
+    deputy_id: int | None
+    grid_code: str | None
+    tier: str | None
+    confidential: bool
+    submitter: Submitter | None = Field(description="Null for confidential cases or when nothing was given")
+    rework_round: int
+    close_reason: str | None
+    created_at: datetime
+    dispatched_at: datetime | None
+    replied_at: datetime | None
+    closed_at: datetime | None
+    assignments: list[AssignmentBrief]
+    deadlines: list[DeadlineView]
+    replies: list[ReplyView]
+    feedback: list[FeedbackView]
+    events: list[EventView]
+
+
+def submitter_of(case: Case) -> Submitter | None:
+    if case.confidential:
+        return None
+    name, phone = decrypt(case.submitter_name_enc), decrypt(case.submitter_phone_enc)
+    if name is None and phone is None:
+        return None
+    return Submitter(name=mask_name(name), phone=mask_phone(phone))
+
+
+async def staff_view(session: AsyncSession, case: Case, *, events: bool = True) -> CaseStaffView:
+    category_code = (
+        await session.scalar(select(Category.code).where(Category.id == case.category_id))
+        if case.category_id
+        else None
+    )
+    grid_code = (
+        await session.scalar(select(Grid.code).where(Grid.id == case.grid_id)) if case.grid_id else None
+    )
+    assignments = (
+        (
+            await session.execute(
+                select(Assignment).where(Assignment.case_id == case.id).order_by(Assignment.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    deadlines = (
+        (
+            await session.execute(
+                select(Deadline)
+                .where(Deadline.case_id == case.id, Deadline.superseded_at.is_(None))
+                .order_by(Deadline.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    replies = (
+        (await session.execute(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id)))
+        .scalars()
+        .all()
+    )
+    feedback = (
+        (await session.execute(select(Feedback).where(Feedback.case_id == case.id).order_by(Feedback.id)))
+        .scalars()
+        .all()
+    )
+    event_rows = (
+        (await session.execute(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+        .scalars()
+        .all()
+        if events
+        else []
+    )
+    return CaseStaffView(
+        id=case.id,
+        tracking_no=case.tracking_no,
+        status=case.status,
+        kind=case.kind,
+        category_code=category_code,
+        request_type=case.request_type,
+        urgency=case.urgency,
+        title=case.title,
+        description=case.description,
+        location_text=case.location_text,
+        lat=case.lat,
+        long=case.long,
+        station_id=case.station_id,
+        deputy_id=case.deputy_id,
+        grid_code=grid_code,
+        tier=case.tier,
+        confidential=case.confidential,
+        submitter=submitter_of(case),
+        rework_round=case.rework_round,
+        close_reason=case.close_reason,
+        created_at=case.created_at,
+        dispatched_at=case.dispatched_at,
+        replied_at=case.replied_at,
+        closed_at=case.closed_at,
+        assignments=[
+            AssignmentBrief(id=a.id, department_id=a.department_id, role=a.role, status=a.status)
+            for a in assignments
+        ],
+        deadlines=[
+            DeadlineView(
+                kind=d.kind,
+                assignment_id=d.assignment_id,
+                round=d.round,
+                tier=d.tier,
+                due_at=d.due_at,
+                met_at=d.met_at,
+            )
+            for d in deadlines
+        ],
+        replies=[
+            ReplyView(
+                id=r.id,
+                assignment_id=r.assignment_id,
+                department_id=r.department_id,
+                reply_class=r.reply_class,
+                text=r.text,
+                round=r.round,
+                created_at=r.created_at,
+            )
+            for r in replies
+        ],
+        feedback=[
+            FeedbackView(
+                source=f.source, rating=f.rating, comment=f.comment, round=f.round, created_at=f.created_at
+            )
+            for f in feedback
+        ],
+        events=[
+            EventView(
+                type=e.type,
+                at=e.at,
+                actor={"type": e.actor_type, "id": e.actor_id},
+                public=e.public,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                data=e.data,
+            )
+            for e in event_rows
+        ],
+    )
