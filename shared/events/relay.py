@@ -266,7 +266,7 @@ class Relay:
 
     async def seconds_until_next_due(self) -> float | None:
         async with transaction(self.engine) as session:
-            due = (await session.execute(_NEXT_DUE)).scalar_one_or_none()
+            due: datetime | None = (await session.execute(_NEXT_DUE)).scalar_one_or_none()
         if due is None:
             return None
         return max((due - self.clock()).total_seconds(), 0.0)

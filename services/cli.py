@@ -1,0 +1,323 @@
+"""`minyi`: the one command that runs everything (see `minyi --help`).
+
+The apps are named only as import strings for uvicorn, so this module never imports the web layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from shared.db.embedded import EmbeddedPostgres, start_embedded
+from shared.settings import get_settings
+
+app = typer.Typer(
+    help="Minyi (民意码上通): intake, routing and supervision of citizens' cases.", no_args_is_help=True
+)
+jurisdiction_app = typer.Typer(help="Jurisdictions (tenants).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(jurisdiction_app, name="jurisdiction")
+app.add_typer(apikey_app, name="apikey")
+
+APPS = {
+    "intake": "intake_api.app:create_app",
+    "routing": "routing_api.app:create_app",
+    "supervision": "supervision_api.app:create_app",
+}
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def database() -> Iterator[EmbeddedPostgres | None]:
+    """Makes sure DATABASE_URL is set: the configured server, or the embedded one under the data folder."""
+    settings = get_settings()
+    if settings.database_url:
+        yield None
+        return
+    embedded = start_embedded(settings.data_dir)
+    os.environ["DATABASE_URL"] = embedded.url
+    settings.database_url = embedded.url
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
+
+
+def _migrate() -> None:
+    from shared.db.migrate import upgrade
+
+    url = get_settings().database_url
+    assert url is not None
+    upgrade(url)
+
+
+async def _load_demo() -> tuple[bool, list[tuple[str, str]]]:
+    from services.demo import load_demo, write_keys_file
+    from shared.db.engine import build_engine, transaction
+
+    engine = build_engine(pool_size=2)
+    try:
+        async with transaction(engine) as session:
+            result = await load_demo(session)
+    finally:
+        await engine.dispose()
+    if result.created:
+        write_keys_file(_keys_file(), result.keys)
+    return result.created, result.intake_tokens
+
+
+def _keys_file() -> Path:
+    return (get_settings().data_dir / "demo-keys.json").resolve()
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest migration."""
+    with database():
+        _migrate()
+    typer.echo("database migrated to head")
+
+
+@app.command()
+def revision(message: Annotated[str, typer.Argument(help="What the migration does")]) -> None:
+    """Autogenerate a migration from the models (named YYYY-MM-DD_slug)."""
+    from alembic import command
+
+    from shared.db.migrate import alembic_config
+
+    with database():
+        url = get_settings().database_url
+        assert url is not None
+        command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo jurisdiction GS (姑苏区) unless it exists."""
+    with database():
+        _migrate()
+        created, tokens = asyncio.run(_load_demo())
+    typer.echo("demo data loaded" if created else "demo data already present")
+    _print_links(tokens)
+
+
+@jurisdiction_app.command("create")
+def jurisdiction_create(
+    code: Annotated[str, typer.Option(help="Short code, e.g. GS")],
+    name: Annotated[str, typer.Option(help="Name, e.g. 姑苏区")],
+) -> None:
+    """Create a jurisdiction."""
+    from services.supervision.tenancy import create_jurisdiction
+    from shared.db.engine import build_engine, transaction
+    from shared.errors import MinyiError
+
+    async def run() -> int:
+        engine = build_engine(pool_size=1)
+        try:
+            async with transaction(engine) as session:
+                created = await create_jurisdiction(session, code, name)
+                return created.id
+        finally:
+            await engine.dispose()
+
+    with database():
+        try:
+            jurisdiction_id = asyncio.run(run())
+        except MinyiError as exc:
+            _err(f"error: {exc.detail_message}")
+            raise typer.Exit(1) from exc
+    typer.echo(f"jurisdiction {code} created (id {jurisdiction_id})")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    jurisdiction: Annotated[str, typer.Option(help="Jurisdiction code")],
+    role: Annotated[
+        str, typer.Option(help="admin, dispatcher, supervisor, department, deputy or integrator")
+    ],
+    department_id: Annotated[int | None, typer.Option(help="For role department")] = None,
+    deputy_id: Annotated[int | None, typer.Option(help="For role deputy")] = None,
+    name: Annotated[str | None, typer.Option(help="A label for the key")] = None,
+) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    from sqlalchemy import select
+
+    from services.supervision.apikeys import create_api_key
+    from shared.db.engine import build_engine, transaction
+    from shared.db.models import Jurisdiction
+    from shared.errors import MinyiError
+
+    async def run() -> str:
+        engine = build_engine(pool_size=1)
+        try:
+            async with transaction(engine) as session:
+                jid = await session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == jurisdiction))
+                if jid is None:
+                    raise typer.BadParameter(f"no jurisdiction with code {jurisdiction}")
+                _, secret = await create_api_key(
+                    session, jid, role, name=name, department_id=department_id, deputy_id=deputy_id
+                )
+                return str(secret)
+        finally:
+            await engine.dispose()
+
+    with database():
+        try:
+            secret = asyncio.run(run())
+        except MinyiError as exc:
+            _err(f"error: {exc.detail_message} {exc.details or ''}".strip())
+            raise typer.Exit(1) from exc
+    typer.echo(f"{role} key for {jurisdiction} (shown once, store it now):")
+    typer.echo(secret)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="intake, routing or supervision")],
+    port: Annotated[int | None, typer.Option(help="Defaults to MINYI_<SERVICE>_PORT")] = None,
+    host: Annotated[str | None, typer.Option(help="Defaults to MINYI_HOST")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run one service (production: several workers behind a reverse proxy)."""
+    if service not in APPS:
+        _err(f"unknown service {service!r}; choose one of {', '.join(APPS)}")
+        raise typer.Exit(2)
+    settings = get_settings()
+    if not settings.database_url:
+        _err("DATABASE_URL is not set")
+        raise typer.Exit(2)
+    default_port = {"intake": settings.intake_port, "routing": settings.routing_port}.get(
+        service, settings.supervision_port
+    )
+    uvicorn.run(
+        APPS[service],
+        factory=True,
+        host=host or settings.host,
+        port=port or default_port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox relay and the scheduled jobs."""
+    from services.worker import run_worker
+    from shared.db.engine import build_engine
+    from shared.logs import configure_logging
+
+    settings = get_settings()
+    if not settings.database_url:
+        _err("DATABASE_URL is not set")
+        raise typer.Exit(2)
+    configure_logging("worker")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        engine = build_engine(pool_size=5)
+        try:
+            await run_worker(engine, settings, stop)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def _print_links(tokens: list[tuple[str, str]]) -> None:
+    public = get_settings().public_url
+    for owner, token in tokens[:3]:
+        typer.echo(f"  intake form ({owner}): {public}/c/{token}")
+    if len(tokens) > 3:
+        typer.echo(f"  ... {len(tokens) - 3} more codes: GET /v1/intake-codes with the admin key")
+    typer.echo(f"  demo API keys: {_keys_file()}")
+
+
+def _children(env: dict[str, str]) -> list[tuple[str, subprocess.Popen[bytes]]]:
+    settings = get_settings()
+    python = sys.executable
+    ports = {
+        "intake": settings.intake_port,
+        "routing": settings.routing_port,
+        "supervision": settings.supervision_port,
+    }
+    procs = []
+    for name in APPS:
+        cmd = [python, "-m", "services.cli", "serve", name, "--port", str(ports[name])]
+        procs.append((name, subprocess.Popen(cmd, env=env)))  # noqa: S603 (our own interpreter and module)
+    procs.append(("worker", subprocess.Popen([python, "-m", "services.cli", "worker"], env=env)))  # noqa: S603
+    return procs
+
+
+def _stop_children(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _, proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for _, proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        if proc.poll() is None:
+            proc.kill()
+
+
+@app.command()
+def up() -> None:
+    """What `make run` does: database, migrations, demo data once, the three services and the worker."""
+    settings = get_settings()
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    with database() as embedded:
+        where = f"embedded PostgreSQL in {settings.data_dir.resolve() / 'pg'}" if embedded else "DATABASE_URL"
+        typer.echo(f"database: {where}")
+        _migrate()
+        created, tokens = asyncio.run(_load_demo())
+        typer.echo("demo data loaded (first run)" if created else "demo data already present")
+        env = {**os.environ, "DATABASE_URL": settings.database_url or ""}
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        procs = _children(env)
+        typer.echo(
+            f"intake_api      {settings.base_url('intake')}/docs\n"
+            f"routing_api     {settings.base_url('routing')}/docs\n"
+            f"supervision_api {settings.base_url('supervision')}/docs"
+        )
+        _print_links(tokens)
+        typer.echo("Ctrl-C stops everything.")
+        try:
+            while not stopping:
+                exited = [(n, p.returncode) for n, p in procs if p.poll() is not None]
+                if exited:
+                    _err(f"process exited: {exited}; stopping")
+                    break
+                time.sleep(0.5)
+        finally:
+            typer.echo("stopping...")
+            _stop_children(procs)
+    typer.echo("stopped")
+
+
+if __name__ == "__main__":
+    app()
