@@ -1,0 +1,96 @@
+"""Keys, personal-data masking and encryption, webhook signing and the outbound URL policy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from shared.security.keys import (
+    api_key_prefix,
+    derived_webhook_secret,
+    hash_matches,
+    new_api_key,
+    new_webhook_secret,
+)
+from shared.security.pii import decrypt, encrypt, mask_name, mask_phone
+from shared.security.urls import UrlRefused, check_webhook_url
+from shared.webhooks import encode_body, signed_headers, verify
+
+
+def test_api_key_is_stored_only_as_a_hash_and_found_by_prefix() -> None:
+    key = new_api_key()
+    assert key.secret.startswith(f"mk_{key.prefix}_")
+    assert key.secret not in key.key_hash
+    assert api_key_prefix(key.secret) == key.prefix
+    assert hash_matches(key.secret, key.key_hash)
+    assert not hash_matches(key.secret + "x", key.key_hash)
+    assert api_key_prefix("Bearer nonsense") is None
+
+
+def test_phone_and_name_masking() -> None:
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("") is None
+    assert mask_name("张三") == "张*"
+    assert mask_name("欧阳娜娜") == "欧***"
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_encryption_round_trips(value: str) -> None:
+    assert decrypt(encrypt(value)) == value
+
+
+def test_encryption_hides_the_phone_and_fails_closed_on_a_foreign_token() -> None:
+    token = encrypt("13812345678")
+    assert token is not None and b"13812345678" not in token and b"5678" not in token
+    assert decrypt(b"not-a-fernet-token") is None
+    assert decrypt(encrypt("13812345678", purpose="other")) is None
+
+
+def test_signature_verifies_with_the_reference_library_and_detects_tampering() -> None:
+    secret = new_webhook_secret()
+    body = encode_body({"type": "case.received", "data": {"case_id": 1}})
+    headers = signed_headers(secret, "msg_1", body, datetime.now(UTC))
+    assert Webhook(secret).verify(body, headers)["type"] == "case.received"
+    assert verify(secret, body, headers)["data"] == {"case_id": 1}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body.replace(b"1", b"2"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_webhook_secret()).verify(body, headers)
+
+
+def test_internal_secrets_differ_per_service_and_master_key() -> None:
+    assert derived_webhook_secret("a" * 32, "routing") != derived_webhook_secret("a" * 32, "supervision")
+    assert derived_webhook_secret("a" * 32, "routing") != derived_webhook_secret("b" * 32, "routing")
+    assert derived_webhook_secret("a" * 32, "routing") == derived_webhook_secret("a" * 32, "routing")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8080/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.1.1/hook",
+        "http://172.16.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "ftp://example.com/hook",
+        "http://user:pass@8.8.8.8/hook",
+        "not a url",
+    ],
+)
+def test_private_loopback_and_odd_urls_are_refused(url: str) -> None:
+    with pytest.raises(UrlRefused):
+        check_webhook_url(url, frozenset())
+
+
+def test_public_addresses_and_allow_listed_hosts_pass() -> None:
+    check_webhook_url("https://8.8.8.8/hook", frozenset())
+    check_webhook_url("http://127.0.0.1:9000/hook", frozenset({"127.0.0.1"}))
+    check_webhook_url("http://localhost/hook", frozenset({"localhost"}))
