@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import MinyiError
@@ -86,6 +86,14 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def _unavailable() -> JSONResponse:
+    return JSONResponse(
+        error_body("service_unavailable", "数据库暂时不可用，请稍后重试"),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MinyiError)
     async def _domain(request: Request, exc: MinyiError) -> JSONResponse:
@@ -109,21 +117,25 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    async def _db_down(request: Request, exc: DBAPIError) -> JSONResponse:
-        log.warning("database_unavailable", error=str(exc.orig)[:200])
-        return JSONResponse(
-            error_body("service_unavailable", "数据库暂时不可用，请稍后重试"),
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+    @app.exception_handler(DBAPIError)
+    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, IntegrityError):
+            # Domain code checks what it can; a race it could not see still ends as a conflict, not a 500.
+            log.info("integrity_conflict", error=str(exc.orig)[:200])
+            return JSONResponse(error_body("conflict", "数据冲突，请刷新后重试"), status_code=409)
+        if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+            log.warning("database_unavailable", error=str(exc.orig)[:200])
+            return _unavailable()
+        log.exception("database_error")
+        return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
 
     @app.exception_handler(OSError)
     async def _os_error(request: Request, exc: OSError) -> JSONResponse:
-        log.warning("backend_unreachable", error=str(exc)[:200])
-        return JSONResponse(
-            error_body("service_unavailable", "后端服务暂时不可用，请稍后重试"),
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        # The database is the only thing a request reaches over the network (asyncpg raises OSError on connect).
+        log.warning("database_unreachable", error=str(exc)[:200])
+        return _unavailable()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error")
+        return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
