@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import MinyiError
@@ -123,6 +123,13 @@ def install_error_handlers(app: FastAPI) -> None:
             # Domain code checks what it can; a race it could not see still ends as a conflict, not a 500.
             log.info("integrity_conflict", error=str(exc.orig)[:200])
             return JSONResponse(error_body("conflict", "数据冲突，请刷新后重试"), status_code=409)
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        if isinstance(exc, DataError) or sqlstate.startswith("22"):
+            # Input the database cannot hold (a NUL character, an out-of-range number) that validation missed.
+            log.info("data_error", error=str(exc.orig)[:200])
+            return JSONResponse(
+                error_body("validation_error", "提交的内容包含无法保存的字符或数值"), status_code=422
+            )
         if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
             log.warning("database_unavailable", error=str(exc.orig)[:200])
             return _unavailable()

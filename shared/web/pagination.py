@@ -30,7 +30,10 @@ def decode_cursor(cursor: str) -> int:
         prefix, value = raw.split(":", 1)
         if prefix != "id":
             raise ValueError(prefix)
-        return int(value)
+        last_id = int(value)
+        if not 0 <= last_id < 2**63:  # a BIGINT id; anything else would fail in the database driver
+            raise ValueError(value)
+        return last_id
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise Unprocessable.field("cursor", "分页游标无效") from exc
 

@@ -27,6 +27,13 @@ async def make_thing(body: Body, session: Session) -> dict[str, int]:
     return {"one": (await session.execute(text("SELECT 1"))).scalar_one()}
 
 
+@router.post("/echo")
+async def echo(body: Body, session: Session) -> dict[str, str]:
+    return {
+        "v": (await session.execute(text("SELECT CAST(:v AS text)"), {"v": body.description})).scalar_one()
+    }
+
+
 @router.get("/things/{thing_id}")
 async def get_thing(
     thing_id: int, session: Session, limit: Annotated[int, Query(le=5)] = 1
@@ -55,6 +62,9 @@ async def test_validation_errors_are_422_with_one_chinese_detail_per_field(engin
         assert bad_json.status_code == 422
         assert (await client.get("/things/1?limit=99")).status_code == 422
         assert (await client.get("/things/abc")).status_code == 422
+        # A NUL character passes pydantic but not PostgreSQL: still a 422, not a 500.
+        nul = await client.post("/echo", json={"description": "abc\u0000def", "count": 1})
+        assert nul.status_code == 422 and nul.json()["error"]["code"] == "validation_error"
 
 
 async def test_domain_errors_and_unknown_routes_use_the_error_shape(engine) -> None:
