@@ -1,0 +1,1 @@
+"""routing_api's routers, one module per resource."""

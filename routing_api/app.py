@@ -1,0 +1,40 @@
+"""routing_api: the taxonomy, departments and routing rules, automatic dispatch, and the department-facing API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from routing_api.routes import (
+    assignments,
+    categories,
+    committees,
+    departments,
+    fallback,
+    grids,
+    internal,
+    routing_rules,
+)
+from shared.web.app import create_service_app
+
+
+def create_app(engine: AsyncEngine | None = None) -> FastAPI:
+    return create_service_app(
+        service="routing",
+        title="民意码上通 · 交办服务 (routing_api)",
+        description=(
+            "Taxonomy, departments and routing rules (admin); automatic dispatch of received cases; "
+            "the departments' API to accept, decline, report progress, send co-opinions and reply."
+        ),
+        routers=[
+            grids.router,
+            committees.router,
+            categories.router,
+            departments.router,
+            routing_rules.router,
+            fallback.router,
+            assignments.router,
+            internal.router,
+        ],
+        engine=engine,
+    )

@@ -1,0 +1,103 @@
+"""Automatic dispatch (交办): a received case goes to the departments its routing rule names, or to the
+jurisdiction's fallback department; with neither, it waits for a dispatcher."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.repository import department_names, fallback_department_id
+from services.routing.rules import Route, RoutedDepartment, match_rule
+from services.workflow import SYSTEM, change_status
+from shared.db.enums import AssignmentRole, AssignmentStatus, CaseKind, CaseStatus, Urgency
+from shared.db.models import Assignment, Case, Category, Department
+
+DEFAULT_TIER = "week"
+
+
+async def _category(session: AsyncSession, case: Case) -> Category | None:
+    if case.category_id is None:
+        return None
+    category: Category | None = await session.scalar(
+        select(Category).where(
+            Category.id == case.category_id, Category.jurisdiction_id == case.jurisdiction_id
+        )
+    )
+    return category
+
+
+async def _category_tier(session: AsyncSession, category: Category | None) -> str:
+    if category is None:
+        return DEFAULT_TIER
+    if category.default_tier:
+        return category.default_tier
+    if category.parent_id is not None:
+        parent_tier = await session.scalar(
+            select(Category.default_tier).where(Category.id == category.parent_id)
+        )
+        if parent_tier:
+            return parent_tier
+    return DEFAULT_TIER
+
+
+async def _fallback_route(session: AsyncSession, jurisdiction_id: int) -> Route | None:
+    department_id = await fallback_department_id(session, jurisdiction_id)
+    if department_id is None:
+        return None
+    active = await session.scalar(select(Department.active).where(Department.id == department_id))
+    if not active:
+        return None
+    return Route(
+        rule_id=None, tier=None, assignments=(RoutedDepartment(department_id, AssignmentRole.lead.value),)
+    )
+
+
+def handling_tier(case: Case, route_tier: str | None, category_tier: str) -> str:
+    """The rule's tier, else the category's; a critical case is due in hours, which also meets the statutory
+    term of a deputy suggestion, so urgency wins over kind."""
+    if case.urgency == Urgency.critical:
+        return "critical"
+    if case.kind == CaseKind.deputy_suggestion:
+        return "deputy_suggestion"
+    return route_tier or category_tier
+
+
+async def dispatch_case(session: AsyncSession, case: Case) -> list[Assignment]:
+    """Dispatches a received case (the caller holds its row lock). Returns the new assignments; none when no
+    rule and no fallback department apply, in which case nothing is written and the case stays received."""
+    category = await _category(session, case)
+    route = await match_rule(session, case.jurisdiction_id, category, case.grid_id) if category else None
+    route = route or await _fallback_route(session, case.jurisdiction_id)
+    if route is None:
+        return []
+    tier = handling_tier(case, route.tier, await _category_tier(session, category))
+    now = datetime.now(UTC)
+    assignments = [
+        Assignment(
+            jurisdiction_id=case.jurisdiction_id,
+            case_id=case.id,
+            department_id=routed.department_id,
+            role=routed.role,
+            status=AssignmentStatus.pending,
+            dispatched_at=now,
+            updated_at=now,
+        )
+        for routed in route.assignments
+    ]
+    session.add_all(assignments)
+    await session.flush()
+    case.tier = tier
+    names = await department_names(session, [a.department_id for a in assignments])
+    await change_status(
+        session,
+        case,
+        CaseStatus.dispatched,
+        "dispatched",
+        SYSTEM,
+        public=True,
+        data={"department_names": [names[a.department_id] for a in assignments], "tier": tier},
+        event_data={"assignment_ids": [a.id for a in assignments], "tier": tier, "rule_id": route.rule_id},
+    )
+    return assignments

@@ -1,0 +1,46 @@
+"""The events routing hears (over its /internal/events endpoint) and what it does with them. Each handler
+checks the case's current state first, so a redelivered or out-of-order event changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.assignments import reopen_for_rework
+from services.routing.dispatch import dispatch_case
+from services.routing.repository import lock_case
+from shared.db.enums import CaseStatus
+from shared.db.models import Assignment
+from shared.errors import Unprocessable
+from shared.events.inbox import ReceivedEvent
+
+# The worker subscribes the routing service to these event types.
+SUBSCRIBED_EVENTS = ("case.received", "case.rework")
+
+_MAX_ID = 2**63 - 1
+
+
+def _case_id(event: ReceivedEvent) -> int:
+    value = event.data.get("case_id")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_ID:
+        raise Unprocessable("事件缺少有效的 case_id")
+    return value
+
+
+async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+    if event.type not in SUBSCRIBED_EVENTS:
+        return
+    case = await lock_case(session, _case_id(event))
+    if case is None:
+        return
+    if event.type == "case.received":
+        if case.status != CaseStatus.received:
+            return
+        # A case that was dispatched before and came back (every department declined) waits for a person.
+        dispatched_before = await session.scalar(
+            select(Assignment.id).where(Assignment.case_id == case.id).limit(1)
+        )
+        if dispatched_before is None:
+            await dispatch_case(session, case)
+    elif event.type == "case.rework" and case.status == CaseStatus.rework:
+        await reopen_for_rework(session, case)

@@ -1,0 +1,302 @@
+"""Data shapes of routing: what admins and departments send (validated, with Chinese messages) and what they
+get back. Plain pydantic models; the API layer uses them as request and response bodies."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from services.workflow.views import CaseStaffView
+
+MAX_ID = 2**63 - 1  # Postgres bigint; larger ids can name nothing
+
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _check_code(value: str) -> str:
+    if not _CODE.fullmatch(value):
+        raise ValueError("编码只能包含字母、数字、点、下划线和短横线，并以字母或数字开头")
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are fine
+
+
+def _single_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("不能包含换行或控制字符")
+    return value
+
+
+def _plain_text(value: str) -> str:
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValueError("不能包含控制字符")
+    return value
+
+
+def _reject_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("不能为空")
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+GridCode = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_check_code)]
+CommitteeCode = GridCode
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_code)]
+DepartmentCode = CategoryCode
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_single_line)]
+HandlingTier = Literal["immediate", "week", "month"]
+RoleName = Literal["lead", "co", "separate"]
+Priority = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+Reason = Annotated[str, Field(min_length=2, max_length=500), AfterValidator(_plain_text)]
+NoteText = Annotated[str, Field(min_length=2, max_length=2000), AfterValidator(_plain_text)]
+ReplyText = Annotated[str, Field(min_length=2, max_length=4000), AfterValidator(_plain_text)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- taxonomy and units ------------------------------------------------------------------------------------
+
+
+class GridIn(_Input):
+    code: GridCode
+    name: Name
+
+
+class GridPatch(_Input):
+    code: GridCode | None = None
+    name: Name | None = None
+
+    _not_null = field_validator("code", "name", mode="before")(_reject_null)
+
+
+class GridOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    created_at: datetime
+
+
+class CommitteeIn(_Input):
+    code: CommitteeCode
+    name: Name
+
+
+class CommitteePatch(_Input):
+    code: CommitteeCode | None = None
+    name: Name | None = None
+
+    _not_null = field_validator("code", "name", mode="before")(_reject_null)
+
+
+class CommitteeOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    created_at: datetime
+
+
+class CategoryIn(_Input):
+    code: CategoryCode
+    name: Name
+    parent_code: CategoryCode | None = Field(None, description="A top-level category; null for a top level")
+    committee_code: CommitteeCode | None = None
+    default_tier: HandlingTier = "week"
+    active: bool = True
+
+
+class CategoryPatch(_Input):
+    code: CategoryCode | None = None
+    name: Name | None = None
+    parent_code: CategoryCode | None = Field(None, description="null makes the category top-level")
+    committee_code: CommitteeCode | None = None
+    default_tier: HandlingTier | None = None
+    active: bool | None = None
+
+    _not_null = field_validator("code", "name", "default_tier", "active", mode="before")(_reject_null)
+
+
+class CategoryOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    parent_code: str | None
+    committee_code: str | None
+    default_tier: str
+    active: bool
+    created_at: datetime
+
+
+class DepartmentIn(_Input):
+    code: DepartmentCode
+    name: Name
+    active: bool = True
+
+
+class DepartmentPatch(_Input):
+    code: DepartmentCode | None = None
+    name: Name | None = None
+    active: bool | None = None
+
+    _not_null = field_validator("code", "name", "active", mode="before")(_reject_null)
+
+
+class DepartmentOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    active: bool
+    created_at: datetime
+
+
+class FallbackIn(_Input):
+    department_id: Id | None = Field(description="null: no fallback; unmatched cases wait for a dispatcher")
+
+
+class FallbackOut(BaseModel):
+    department_id: int | None
+    department: DepartmentOut | None
+
+
+# --- routing rules -----------------------------------------------------------------------------------------
+
+
+class RuleAssignmentIn(_Input):
+    department_id: Id
+    role: RoleName
+
+
+def _check_rule_assignments(items: list[RuleAssignmentIn]) -> list[RuleAssignmentIn]:
+    roles = [item.role for item in items]
+    if roles.count("lead") > 1:
+        raise ValueError("一条规则最多只能有一个主办单位")
+    if "lead" not in roles and "separate" not in roles:
+        raise ValueError("规则至少需要一个主办或分办单位")
+    department_ids = [item.department_id for item in items]
+    if len(set(department_ids)) != len(department_ids):
+        raise ValueError("同一承办单位不能在一条规则中出现两次")
+    return items
+
+
+RuleAssignments = Annotated[
+    list[RuleAssignmentIn], Field(min_length=1, max_length=50), AfterValidator(_check_rule_assignments)
+]
+
+
+class RuleIn(_Input):
+    category_code: CategoryCode
+    grid_code: GridCode | None = Field(None, description="null matches every grid")
+    assignments: RuleAssignments
+    tier: HandlingTier | None = Field(None, description="null: the category's default tier")
+    priority: Priority = Field(0, description="Breaks ties between equally specific rules; higher wins")
+    active: bool = True
+
+
+class RulePatch(_Input):
+    category_code: CategoryCode | None = None
+    grid_code: GridCode | None = None
+    assignments: RuleAssignments | None = None
+    tier: HandlingTier | None = None
+    priority: Priority | None = None
+    active: bool | None = None
+
+    _not_null = field_validator("category_code", "assignments", "priority", "active", mode="before")(
+        _reject_null
+    )
+
+
+class RuleAssignmentOut(BaseModel):
+    department_id: int
+    role: str
+
+
+class RuleOut(BaseModel):
+    id: int
+    category_code: str
+    grid_code: str | None
+    assignments: list[RuleAssignmentOut]
+    tier: str | None
+    priority: int
+    active: bool
+    created_at: datetime
+
+
+# --- the department's work ---------------------------------------------------------------------------------
+
+
+class DeclineIn(_Input):
+    reason: Reason
+    suggested_department_id: Id | None = Field(None, description="The unit the decliner thinks is right")
+
+
+class ProgressIn(_Input):
+    text: NoteText
+    public: bool = Field(True, description="false keeps the update off the citizen's page")
+
+
+class CoOpinionIn(_Input):
+    text: NoteText
+
+
+class ReplyIn(_Input):
+    reply_class: Literal["A", "B", "C", "D"] = Field(
+        description="A solved; B being solved or planned; C must wait; D kept for reference"
+    )
+    text: ReplyText
+
+
+class AssignmentCaseBrief(BaseModel):
+    tracking_no: str
+    status: str
+    category_code: str | None
+    request_type: str
+    urgency: str
+    title: str | None
+    description: str
+    grid_code: str | None
+    created_at: datetime
+
+
+class _AssignmentFields(BaseModel):
+    id: int
+    case_id: int
+    department_id: int
+    role: str
+    status: str
+    accept_due_at: datetime | None = Field(description="Null until supervision has recorded the deadline")
+    reply_due_at: datetime | None = Field(description="Null until supervision has recorded the deadline")
+    co_opinion_due_at: datetime | None = Field(description="A co-handler's opinion deadline, when recorded")
+    dispatched_at: datetime
+    accepted_at: datetime | None
+    replied_at: datetime | None
+    declined_at: datetime | None
+    decline_reason: str | None
+    suggested_department_id: int | None
+    updated_at: datetime
+
+
+class AssignmentView(_AssignmentFields):
+    """An assignment as its department sees it in lists and in the answer to each action."""
+
+    case: AssignmentCaseBrief
+
+
+class CoOpinionView(BaseModel):
+    department_id: int | None
+    department_name: str | None
+    text: str
+    at: datetime
+
+
+class AssignmentDetail(_AssignmentFields):
+    case: CaseStaffView
+    co_opinions: list[CoOpinionView] = Field(
+        description="Co-handlers' opinions: all of them for the lead, a co-handler's own for a co-handler"
+    )
