@@ -1,0 +1,414 @@
+"""The deadlines of a case and its assignments (签收, 退回, 答复, 会办意见, 评价), set and settled as the case moves.
+
+Every function here looks at the case's current state rather than trusting the event that triggered it, and
+writes with ON CONFLICT DO NOTHING / ``WHERE met_at IS NULL``, so a redelivered or late event changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Update, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.workflow.deadlines import compute_due, work_calendar
+from shared.calendar import SHANGHAI, InvalidDuration, WorkCalendar
+from shared.db.enums import AssignmentRole, AssignmentStatus, CaseKind, CaseStatus, DeadlineKind
+from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Reply
+
+UNIQUE_DEADLINE = "uq_deadlines_case_id_assignment_id_kind_round"
+# A co-handler's opinion is due this many working days before the lead's reply deadline.
+CO_OPINION_LEAD_WORKING_DAYS = 5
+FALLBACK_TIER = "week"
+CO_OPINION_EVENT = "co_opinion"  # the case event routing records for a co-handler's opinion
+ANSWERING_ROLES = (AssignmentRole.lead, AssignmentRole.separate)
+
+
+def working_days_before(calendar: WorkCalendar, moment: datetime, count: int) -> datetime:
+    """The same local clock time on the ``count``-th working day before ``moment``'s date, as UTC."""
+    local = moment.astimezone(SHANGHAI)
+    day = local.date()
+    remaining = count
+    for _ in range(count * 7 + 400):
+        if remaining <= 0:
+            break
+        day -= timedelta(days=1)
+        if calendar.is_workday(day):
+            remaining -= 1
+    if remaining > 0:
+        raise InvalidDuration("no working day found within the search bound")
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+async def _insert(
+    session: AsyncSession,
+    case: Case,
+    *,
+    assignment_id: int | None,
+    kind: DeadlineKind,
+    round: int,
+    tier: str | None,
+    starts_at: datetime,
+    due_at: datetime,
+    met_at: datetime | None = None,
+) -> bool:
+    result = await session.execute(
+        pg_insert(Deadline)
+        .values(
+            jurisdiction_id=case.jurisdiction_id,
+            case_id=case.id,
+            assignment_id=assignment_id,
+            kind=kind,
+            round=round,
+            tier=tier,
+            starts_at=starts_at,
+            due_at=due_at,
+            met_at=met_at,
+        )
+        .on_conflict_do_nothing(constraint=UNIQUE_DEADLINE)
+        .returning(Deadline.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def _reply_due(
+    session: AsyncSession, case: Case, start: datetime, calendar: WorkCalendar
+) -> tuple[str, datetime]:
+    """The tier a case's reply is counted on and its due time: the case's tier, else what its kind or
+    category implies, else the week tier (a tier the jurisdiction has no policy for falls through)."""
+    candidates: list[str] = []
+    if case.tier:
+        candidates.append(case.tier)
+    if case.kind == CaseKind.deputy_suggestion:
+        candidates.append("deputy_suggestion")
+    if case.category_id is not None:
+        default_tier = await session.scalar(
+            select(Category.default_tier).where(Category.id == case.category_id)
+        )
+        if default_tier:
+            candidates.append(default_tier)
+    candidates.append(FALLBACK_TIER)
+    for tier in candidates:
+        due = await compute_due(session, case.jurisdiction_id, start, tier, calendar=calendar)
+        if due is not None:
+            return tier, due
+    raise InvalidDuration(f"no policy for tier {FALLBACK_TIER}")
+
+
+async def _window_due(
+    session: AsyncSession, case: Case, start: datetime, tier: str, calendar: WorkCalendar
+) -> datetime:
+    due = await compute_due(session, case.jurisdiction_id, start, tier, calendar=calendar)
+    if due is None:
+        raise InvalidDuration(f"no policy for tier {tier}")
+    return due
+
+
+async def _count(session: AsyncSession, statement: Update) -> int:
+    """Runs an UPDATE of deadlines and tells how many rows it changed."""
+    result = await session.execute(statement.returning(Deadline.id))
+    return len(result.all())
+
+
+async def _assignments(session: AsyncSession, case: Case) -> list[Assignment]:
+    rows = await session.execute(
+        select(Assignment).where(Assignment.case_id == case.id).order_by(Assignment.id)
+    )
+    return list(rows.scalars().all())
+
+
+async def ensure_dispatch_deadlines(session: AsyncSession, case: Case) -> int:
+    """Accept and decline windows for every live assignment, a reply deadline for each lead and separate
+    department, and the co-handlers' opinion deadlines; only what is missing. Returns how many were added."""
+    assignments = [a for a in await _assignments(session, case) if a.status != AssignmentStatus.declined]
+    if not assignments:
+        return 0
+    existing = await session.execute(
+        select(Deadline.assignment_id, Deadline.kind).where(
+            Deadline.case_id == case.id, Deadline.assignment_id.is_not(None)
+        )
+    )
+    have = {(assignment_id, kind) for assignment_id, kind in existing}
+    calendar = await work_calendar(session, case.jurisdiction_id)
+    created = 0
+    for assignment in assignments:
+        start = assignment.dispatched_at
+        if (assignment.id, DeadlineKind.accept) not in have:
+            created += await _insert(
+                session,
+                case,
+                assignment_id=assignment.id,
+                kind=DeadlineKind.accept,
+                round=0,
+                tier="accept",
+                starts_at=start,
+                due_at=await _window_due(session, case, start, "accept", calendar),
+                met_at=assignment.accepted_at,
+            )
+        if (assignment.id, DeadlineKind.decline) not in have:
+            created += await _insert(
+                session,
+                case,
+                assignment_id=assignment.id,
+                kind=DeadlineKind.decline,
+                round=0,
+                tier="decline",
+                starts_at=start,
+                due_at=await _window_due(session, case, start, "decline", calendar),
+            )
+        if assignment.role in ANSWERING_ROLES and (assignment.id, DeadlineKind.reply) not in have:
+            tier, due = await _reply_due(session, case, start, calendar)
+            created += await _insert(
+                session,
+                case,
+                assignment_id=assignment.id,
+                kind=DeadlineKind.reply,
+                round=case.rework_round,
+                tier=tier,
+                starts_at=start,
+                due_at=due,
+            )
+    created += await _ensure_co_opinions(session, case, assignments, have, calendar)
+    await settle_replies(session, case)  # a reply that came before this event
+    await session.flush()
+    return created
+
+
+async def _ensure_co_opinions(
+    session: AsyncSession,
+    case: Case,
+    assignments: list[Assignment],
+    have: set[tuple[int | None, str]],
+    calendar: WorkCalendar,
+) -> int:
+    co_handlers = [a for a in assignments if a.role == AssignmentRole.co]
+    if not co_handlers:
+        return 0
+    lead_due = await session.scalar(
+        select(Deadline.due_at)
+        .join(Assignment, Assignment.id == Deadline.assignment_id)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.kind == DeadlineKind.reply,
+            Deadline.superseded_at.is_(None),
+            Assignment.role == AssignmentRole.lead,
+            Assignment.status != AssignmentStatus.declined,
+        )
+        .order_by(Deadline.round.desc(), Deadline.id)
+        .limit(1)
+    )
+    if lead_due is None:
+        return 0
+    created = 0
+    for co in co_handlers:
+        due = max(working_days_before(calendar, lead_due, CO_OPINION_LEAD_WORKING_DAYS), co.dispatched_at)
+        if (co.id, DeadlineKind.co_opinion) not in have:
+            created += await _insert(
+                session,
+                case,
+                assignment_id=co.id,
+                kind=DeadlineKind.co_opinion,
+                round=case.rework_round,
+                tier=None,
+                starts_at=co.dispatched_at,
+                due_at=due,
+            )
+        else:
+            # The lead changed (declined and redispatched): an open opinion deadline follows the new lead.
+            await session.execute(
+                update(Deadline)
+                .where(
+                    Deadline.assignment_id == co.id,
+                    Deadline.kind == DeadlineKind.co_opinion,
+                    Deadline.met_at.is_(None),
+                    Deadline.superseded_at.is_(None),
+                    Deadline.due_at != due,
+                )
+                .values(due_at=due)
+                .execution_options(synchronize_session=False)
+            )
+    return created
+
+
+async def settle_accepted(session: AsyncSession, case: Case) -> int:
+    """Marks the accept deadline of every assignment that has been accepted as met, at its acceptance."""
+    return await _count(
+        session,
+        update(Deadline)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.assignment_id == Assignment.id,
+            Deadline.kind == DeadlineKind.accept,
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+            Assignment.accepted_at.is_not(None),
+        )
+        .values(met_at=Assignment.accepted_at)
+        .execution_options(synchronize_session=False),
+    )
+
+
+async def supersede_declined(session: AsyncSession, case: Case, at: datetime) -> int:
+    """A department that declined drops out of the case, and so do its open deadlines."""
+    declined = select(Assignment.id).where(
+        Assignment.case_id == case.id, Assignment.status == AssignmentStatus.declined
+    )
+    return await _count(
+        session,
+        update(Deadline)
+        .where(
+            Deadline.assignment_id.in_(declined),
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+        )
+        .values(superseded_at=at)
+        .execution_options(synchronize_session=False),
+    )
+
+
+async def settle_replies(session: AsyncSession, case: Case) -> int:
+    """Reply deadlines are met by the department's first reply of that round.
+
+    The replies table is the record that lasts (routing clears ``replied_at`` when it reopens an assignment
+    for rework, possibly before this runs); an assignment marked replied without one counts for the
+    current round.
+    """
+    first_reply = (
+        select(func.min(Reply.created_at))
+        .where(Reply.assignment_id == Deadline.assignment_id, Reply.round == Deadline.round)
+        .scalar_subquery()
+    )
+    settled = await _count(
+        session,
+        update(Deadline)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.kind == DeadlineKind.reply,
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+            first_reply.is_not(None),
+        )
+        .values(met_at=first_reply)
+        .execution_options(synchronize_session=False),
+    )
+    return settled + await _count(
+        session,
+        update(Deadline)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.assignment_id == Assignment.id,
+            Deadline.kind == DeadlineKind.reply,
+            Deadline.round == case.rework_round,
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+            Assignment.status == AssignmentStatus.replied,
+            Assignment.replied_at.is_not(None),
+            Assignment.replied_at >= Deadline.starts_at,
+        )
+        .values(met_at=Assignment.replied_at)
+        .execution_options(synchronize_session=False),
+    )
+
+
+async def settle_co_opinions(session: AsyncSession, case: Case) -> int:
+    """Co-handlers' opinion deadlines are met by their first opinion since the deadline started.
+
+    Opinions are internal and raise no event; routing logs each as a ``co_opinion`` case event by the
+    department, which is read here whenever another event of the case arrives.
+    """
+    first_opinion = (
+        select(func.min(CaseEvent.at))
+        .where(
+            CaseEvent.case_id == Deadline.case_id,
+            CaseEvent.type == CO_OPINION_EVENT,
+            CaseEvent.actor_type == "department",
+            CaseEvent.actor_id == Assignment.department_id,
+            CaseEvent.at >= Deadline.starts_at,
+        )
+        .scalar_subquery()
+    )
+    return await _count(
+        session,
+        update(Deadline)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.assignment_id == Assignment.id,
+            Deadline.kind == DeadlineKind.co_opinion,
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+            first_opinion.is_not(None),
+        )
+        .values(met_at=first_opinion)
+        .execution_options(synchronize_session=False),
+    )
+
+
+async def open_rating_window(session: AsyncSession, case: Case) -> bool:
+    """The case-level window for the citizen or deputy to rate the current round's reply."""
+    if case.replied_at is None or case.status not in (CaseStatus.replied, CaseStatus.closed):
+        return False
+    calendar = await work_calendar(session, case.jurisdiction_id)
+    met_at = case.closed_at if case.status == CaseStatus.closed else None
+    return await _insert(
+        session,
+        case,
+        assignment_id=None,
+        kind=DeadlineKind.rating,
+        round=case.rework_round,
+        tier="rating",
+        starts_at=case.replied_at,
+        due_at=await _window_due(session, case, case.replied_at, "rating", calendar),
+        met_at=met_at,
+    )
+
+
+async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
+    """Dissatisfied: the rating window is void and lead and separate departments answer again, counted
+    from the moment the case went to rework on the rework tier."""
+    await session.execute(
+        update(Deadline)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.kind == DeadlineKind.rating,
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+        )
+        .values(superseded_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    calendar = await work_calendar(session, case.jurisdiction_id)
+    due = await _window_due(session, case, at, "rework", calendar)
+    created = 0
+    for assignment in await _assignments(session, case):
+        if assignment.status == AssignmentStatus.declined or assignment.role not in ANSWERING_ROLES:
+            continue
+        created += await _insert(
+            session,
+            case,
+            assignment_id=assignment.id,
+            kind=DeadlineKind.reply,
+            round=case.rework_round,
+            tier="rework",
+            starts_at=at,
+            due_at=due,
+        )
+    await settle_replies(session, case)  # a reply that came before this event
+    await session.flush()
+    return created
+
+
+async def close_rating_window(session: AsyncSession, case: Case, at: datetime) -> int:
+    """Closing ends the rating window, rated or not."""
+    return await _count(
+        session,
+        update(Deadline)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.kind == DeadlineKind.rating,
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+        )
+        .values(met_at=case.closed_at or at)
+        .execution_options(synchronize_session=False),
+    )

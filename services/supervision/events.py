@@ -1,0 +1,90 @@
+"""What supervision does with the case events it subscribes to: it keeps the deadlines in step with the case.
+
+Handlers read the case and its assignments as they are now, so a redelivered, late or early event leaves the
+deadlines as they should be; the inbox (shared.events.inbox) already drops exact redeliveries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.supervision import deadlines
+from shared.db.models import Case
+from shared.errors import Unprocessable
+from shared.events.inbox import ReceivedEvent
+
+log = structlog.get_logger("minyi.supervision")
+
+SUBSCRIBED_EVENTS = (
+    "case.dispatched",
+    "case.accepted",
+    "case.declined",
+    "case.replied",
+    "case.rework",
+    "case.closed",
+)
+
+Handler = Callable[[AsyncSession, Case, datetime], Awaitable[None]]
+
+
+async def _dispatched(session: AsyncSession, case: Case, at: datetime) -> None:
+    await deadlines.ensure_dispatch_deadlines(session, case)
+    # An acceptance or a decline handled before this event (or missed) still counts.
+    await deadlines.settle_accepted(session, case)
+    await deadlines.supersede_declined(session, case, at)
+
+
+async def _accepted(session: AsyncSession, case: Case, at: datetime) -> None:
+    await deadlines.settle_accepted(session, case)
+
+
+async def _declined(session: AsyncSession, case: Case, at: datetime) -> None:
+    await deadlines.supersede_declined(session, case, at)
+
+
+async def _replied(session: AsyncSession, case: Case, at: datetime) -> None:
+    await deadlines.settle_replies(session, case)
+    await deadlines.open_rating_window(session, case)
+
+
+async def _rework(session: AsyncSession, case: Case, at: datetime) -> None:
+    await deadlines.start_rework(session, case, at)
+
+
+async def _closed(session: AsyncSession, case: Case, at: datetime) -> None:
+    await deadlines.close_rating_window(session, case, at)
+
+
+HANDLERS: dict[str, Handler] = {
+    "case.dispatched": _dispatched,
+    "case.accepted": _accepted,
+    "case.declined": _declined,
+    "case.replied": _replied,
+    "case.rework": _rework,
+    "case.closed": _closed,
+}
+
+
+async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+    """Applies one received event; the caller has claimed its message id in the same transaction."""
+    handler = HANDLERS.get(event.type)
+    if handler is None:
+        log.info("event_ignored", type=event.type, message_id=event.message_id)
+        return
+    case_id = event.data.get("case_id")
+    if not isinstance(case_id, int) or isinstance(case_id, bool):
+        raise Unprocessable("事件缺少有效的 case_id")
+    case = (await session.execute(select(Case).where(Case.id == case_id))).scalar_one_or_none()
+    if case is None:
+        # Events commit with their case, so this is another database's event: nothing to do here.
+        log.warning("event_for_unknown_case", type=event.type, case_id=case_id, message_id=event.message_id)
+        return
+    at = event.timestamp if event.timestamp.tzinfo is not None else event.timestamp.replace(tzinfo=UTC)
+    await handler(session, case, at)
+    await deadlines.settle_co_opinions(session, case)
+    await session.flush()

@@ -1,0 +1,247 @@
+"""The data supervision takes in and hands out: calendar, tier policies, API keys, webhooks, case search."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from shared.db.enums import EVENT_TYPES, CaseStatus, Role
+
+# The largest id a BIGINT column holds; larger numbers are refused before they reach the database.
+MAX_ID = 2**63 - 1
+# Dates and times outside these years are refused: deadline arithmetic and the database stay in range.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("含有无法保存的字符")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- calendar and tier policies ---------------------------------------------------------------------------
+
+
+class DuePreview(BaseModel):
+    due_at: dt.datetime = Field(description="When it would be due, in Asia/Shanghai time")
+    tier: str
+    from_: dt.datetime = Field(serialization_alias="from", description="The start, in Asia/Shanghai time")
+    assumed_days: list[dt.date] = Field(
+        default_factory=list,
+        description="Days the national calendar does not cover and no override decides: taken as Mon-Fri",
+    )
+
+
+class CalendarOverrideIn(_Input):
+    date: dt.date
+    is_workday: bool
+    note: Text | None = Field(default=None, max_length=100)
+
+
+class CalendarOverridesIn(_Input):
+    items: list[CalendarOverrideIn] = Field(min_length=1, max_length=1000)
+
+    @field_validator("items")
+    @classmethod
+    def _distinct_dates(cls, items: list[CalendarOverrideIn]) -> list[CalendarOverrideIn]:
+        seen: set[dt.date] = set()
+        for item in items:
+            if item.date in seen:
+                raise ValueError(f"日期 {item.date.isoformat()} 出现了多次")
+            seen.add(item.date)
+        return items
+
+
+class CalendarOverrideOut(BaseModel):
+    date: dt.date
+    is_workday: bool
+    note: str | None
+
+
+class CalendarOverrideList(BaseModel):
+    items: list[CalendarOverrideOut]
+
+
+class SlaPolicyIn(_Input):
+    tier: Text = Field(min_length=1, max_length=32)
+    duration: dict[Text, Any] | None = Field(
+        description='e.g. {"working_days": 5}, {"days": 10}, {"months": 1}, {"hours": 24}, {"seconds": 30};'
+        " null restores the default"
+    )
+
+
+class SlaPoliciesIn(_Input):
+    items: list[SlaPolicyIn] = Field(min_length=1, max_length=100)
+
+    @field_validator("items")
+    @classmethod
+    def _distinct_tiers(cls, items: list[SlaPolicyIn]) -> list[SlaPolicyIn]:
+        tiers = [item.tier for item in items]
+        for tier in tiers:
+            if tiers.count(tier) > 1:
+                raise ValueError(f"时限档次“{tier}”出现了多次")
+        return items
+
+
+class SlaPolicyOut(BaseModel):
+    tier: str
+    label: str
+    duration: dict[str, Any]
+    default_duration: dict[str, Any]
+    is_default: bool
+
+
+class SlaPolicyList(BaseModel):
+    items: list[SlaPolicyOut]
+
+
+# --- API keys ----------------------------------------------------------------------------------------------
+
+
+class ApiKeyCreate(_Input):
+    role: Role
+    name: Text | None = Field(default=None, max_length=100)
+    department_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Required for role department"
+    )
+    deputy_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Required for role deputy")
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    role: str
+    name: str | None
+    prefix: str
+    department_id: int | None
+    deputy_id: int | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The whole key (mk_...), shown only in this answer")
+
+
+# --- webhooks ----------------------------------------------------------------------------------------------
+
+
+def _check_event_types(values: list[str]) -> list[str]:
+    unknown = [value for value in values if value not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"未知的事件类型：{'、'.join(unknown)}")
+    return list(dict.fromkeys(values))
+
+
+class WebhookCreate(_Input):
+    url: Text = Field(min_length=1, max_length=2000)
+    event_types: list[Text] = Field(
+        default_factory=list, max_length=len(EVENT_TYPES), description="Empty: every event type"
+    )
+    description: Text | None = Field(default=None, max_length=1000)
+    enabled: bool = True
+    ordered: bool = Field(default=False, description="Deliver a case's events one at a time, in order")
+
+    @field_validator("event_types")
+    @classmethod
+    def _event_types(cls, values: list[str]) -> list[str]:
+        return _check_event_types(values)
+
+
+class WebhookUpdate(_Input):
+    url: Text | None = Field(default=None, min_length=1, max_length=2000)
+    event_types: list[Text] | None = Field(default=None, max_length=len(EVENT_TYPES))
+    description: Text | None = Field(default=None, max_length=1000)
+    enabled: bool | None = None
+    ordered: bool | None = None
+
+    @field_validator("url", "event_types", "enabled", "ordered")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("不能为空")
+        return value
+
+    @field_validator("event_types")
+    @classmethod
+    def _event_types(cls, values: list[str]) -> list[str]:
+        return _check_event_types(values)
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str
+    event_types: list[str]
+    enabled: bool
+    ordered: bool
+    description: str | None
+    disabled_reason: str | None
+    failing_since: dt.datetime | None
+    created_at: dt.datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="whsec_..., shown only here and when rotated")
+
+
+class WebhookSecret(BaseModel):
+    id: int
+    secret: str
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_type: str
+    webhook_id: str = Field(description="The webhook-id header: the same for every retry")
+    case_id: int | None
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_attempt_at: dt.datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+# --- cases -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    tracking_no: str | None = None
+    status: CaseStatus | None = None
+    department_id: int | None = None
+    category_code: str | None = None
+    station_id: int | None = None
+    deputy_id: int | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    overdue: bool | None = None
+
+
+class CaseSummary(BaseModel):
+    id: int
+    tracking_no: str
+    status: str
+    kind: str
+    category_code: str | None
+    urgency: str
+    station_id: int | None
+    deputy_id: int | None
+    created_at: dt.datetime
+    department_ids: list[int]

@@ -1,0 +1,33 @@
+"""supervision_api: deadlines on the working-day calendar, the case search for congress staff, API keys and
+integrators' webhooks."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.web.app import create_service_app
+from supervision_api.routes import api_keys, calendar, cases, internal, sla_policies, webhooks
+
+DESCRIPTION = """
+民意码上通 supervision_api: congress staff search cases and see their deadlines; admins keep the working-day
+calendar, deadline tiers and API keys; integrators subscribe to case events.
+Authenticate with `Authorization: Bearer <api key>`.
+"""
+
+
+def create_app(engine: AsyncEngine | None = None) -> FastAPI:
+    return create_service_app(
+        service="supervision",
+        title="Minyi supervision_api",
+        description=DESCRIPTION,
+        routers=[
+            cases.router,
+            calendar.router,
+            sla_policies.router,
+            api_keys.router,
+            webhooks.router,
+            internal.router,
+        ],
+        engine=engine,
+    )

@@ -1,0 +1,45 @@
+"""Fixtures of the supervision_api tests: the app on the test database, a client, a world, allow-listed hosts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from shared.settings import Settings, get_settings
+from supervision_api.app import create_app
+from tests.asgi import client_for, running
+from tests.factories import World, build_world
+
+
+@pytest.fixture
+async def app(engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    app = create_app(engine)
+    async with running(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def world(session: AsyncSession) -> World:
+    world = await build_world(session)
+    await session.commit()
+    return world
+
+
+@pytest.fixture
+def allow_hosts() -> Iterator[Settings]:
+    """Lets webhooks point at hooks.test (and nothing else local) for the test's duration."""
+    settings = get_settings()
+    saved = settings.webhook_allow_hosts
+    settings.webhook_allow_hosts = "hooks.test"
+    yield settings
+    settings.webhook_allow_hosts = saved
