@@ -1,0 +1,1 @@
+"""One module per resource; each route parses, calls one domain function and shapes the answer."""

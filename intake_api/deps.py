@@ -1,0 +1,66 @@
+"""Dependencies that make route signatures read like sentences: the admin key, objects loaded within the
+key's jurisdiction (another jurisdiction's id is a 404), the citizen's case behind a tracking link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from services.intake import codes, deputies, stations, tracking
+from services.intake.schemas import MAX_ID
+from services.intake.tracking_numbers import TrackingNumbers
+from shared.db.enums import Role
+from shared.db.models import Case, Deputy, IntakeCode, Station
+from shared.security.apikeys import Principal
+from shared.web.auth import require_roles
+from shared.web.db import Session
+
+AdminKey = Annotated[Principal, Depends(require_roles(Role.admin))]
+StationId = Annotated[int, Path(ge=1, le=MAX_ID, description="The station's id")]
+DeputyId = Annotated[int, Path(ge=1, le=MAX_ID, description="The deputy's id")]
+IntakeCodeId = Annotated[int, Path(ge=1, le=MAX_ID, description="The intake code's id")]
+
+
+async def _station(station_id: StationId, admin: AdminKey, session: Session) -> Station:
+    return await stations.get_station(session, admin.jurisdiction_id, station_id)
+
+
+async def _deputy(deputy_id: DeputyId, admin: AdminKey, session: Session) -> Deputy:
+    return await deputies.get_deputy(session, admin.jurisdiction_id, deputy_id)
+
+
+async def _intake_code(code_id: IntakeCodeId, admin: AdminKey, session: Session) -> IntakeCode:
+    return await codes.get_code(session, admin.jurisdiction_id, code_id)
+
+
+AdminStation = Annotated[Station, Depends(_station)]
+AdminDeputy = Annotated[Deputy, Depends(_deputy)]
+AdminIntakeCode = Annotated[IntakeCode, Depends(_intake_code)]
+
+TrackingNo = Annotated[str, Path(description="受理编号, e.g. GS20261122-0042")]
+AccessKey = Annotated[
+    str | None,
+    Query(alias="k", description="The access key from the receipt; a wrong or missing key answers 404"),
+]
+
+
+async def _public_case(tracking_no: TrackingNo, session: Session, k: AccessKey = None) -> Case:
+    return await tracking.find_case(session, tracking_no, k)
+
+
+async def _public_case_locked(tracking_no: TrackingNo, session: Session, k: AccessKey = None) -> Case:
+    return await tracking.find_case(session, tracking_no, k, for_update=True)
+
+
+PublicCase = Annotated[Case, Depends(_public_case)]
+# Locked for the rest of the request, so that two ratings at once are taken one after the other.
+PublicCaseForRating = Annotated[Case, Depends(_public_case_locked)]
+
+
+def _tracking_numbers(request: Request) -> TrackingNumbers:
+    numbers: TrackingNumbers = request.app.state.tracking_numbers
+    return numbers
+
+
+Numbers = Annotated[TrackingNumbers, Depends(_tracking_numbers)]

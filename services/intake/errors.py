@@ -1,0 +1,53 @@
+"""Errors of the intake domain; each carries its HTTP status and a Chinese message (rendered by shared.web)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from shared.errors import MinyiError, NotFound, Unprocessable
+
+
+class StationNotFound(NotFound):
+    code = "station_not_found"
+    message = "未找到该联络站"
+
+
+class DeputyNotFound(NotFound):
+    code = "deputy_not_found"
+    message = "未找到该代表"
+
+
+class IntakeCodeNotFound(NotFound):
+    code = "intake_code_not_found"
+    message = "未找到该二维码，请确认扫描的是人大代表或联络站的二维码"
+
+
+class IntakeCodeGone(MinyiError):
+    """A revoked code, or the code of a deputy or station no longer active: it accepts nothing."""
+
+    status_code: ClassVar[int] = 410
+    code: ClassVar[str] = "intake_code_gone"
+    message: ClassVar[str] = (
+        "该二维码已停止使用，不再接收反映。如需反映问题，请联系所在社区或人大代表联络站。"
+    )
+
+
+class CaseNotFound(NotFound):
+    """Unknown tracking number and wrong or missing access key look the same, so neither can be probed."""
+
+    code = "case_not_found"
+    message = "未找到该受理编号，或查询链接不完整"
+
+
+class FieldErrors:
+    """Collects per-field problems found against the database and raises them together."""
+
+    def __init__(self) -> None:
+        self.details: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.details.append({"field": field, "message": message})
+
+    def raise_if_any(self) -> None:
+        if self.details:
+            raise Unprocessable(details=list(self.details))

@@ -1,0 +1,336 @@
+"""What intake takes in and hands out: stations, deputies, intake codes, submissions and the public case view.
+
+Validators answer in Chinese (a ValueError's text becomes the field's message) because the same models check
+the JSON API and the citizen's HTML form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from shared.db.enums import DeputyLevel, IntakeCodeOwner, Rating, RequestType, StationKind, Urgency
+
+MAX_ID = 2**63 - 1  # bigint: larger ids would reach the database as an error rather than a miss
+
+
+def _has_invalid_chars(value: str) -> bool:
+    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
+    return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+
+
+def text(label: str, max_length: int, *, min_length: int = 0, required: bool = False) -> BeforeValidator:
+    """Strips the text, turns blank into None (or a "please fill in" error) and checks its length."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            if required:
+                raise ValueError(f"请填写{label}")
+            return None
+        if not isinstance(value, str):
+            return value  # the type check answers 应为文本
+        value = value.strip()
+        if not value:
+            if required:
+                raise ValueError(f"请填写{label}")
+            return None
+        if len(value) > max_length:
+            raise ValueError(f"{label}不能超过 {max_length} 个字（现有 {len(value)} 个字）")
+        if len(value) < min_length:
+            raise ValueError(f"{label}至少需要 {min_length} 个字")
+        if _has_invalid_chars(value):
+            raise ValueError(f"{label}含有无法识别的字符")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _blank_to_none(value: Any) -> Any:
+    """HTML forms send empty strings for untouched fields."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+Blank = BeforeValidator(_blank_to_none)
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS-84 latitude")]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS-84 longitude")]
+GridCode = Annotated[str, Field(max_length=32), text("网格编码", 32, required=True)]
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0[1-9]\d{8,10}$")  # area code with its 0, then a 7- or 8-digit number
+_LOCAL = re.compile(r"^[2-9]\d{6,7}$")
+
+
+def normalize_phone(value: Any) -> Any:
+    """A Chinese mobile or landline number as digits only; +86 / 0086, spaces and dashes are dropped."""
+    if value is None or not isinstance(value, str):
+        return value
+    raw = value.strip()
+    if not raw:
+        return None
+    if len(raw) > 32:
+        raise ValueError("联系电话格式有误")
+    digits = _PHONE_SEPARATORS.sub("", raw)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not digits.isascii() or not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise ValueError("联系电话格式有误，请填写手机号码或带区号的固定电话")
+    if not (_MOBILE.match(digits) or _LANDLINE.match(digits) or _LOCAL.match(digits)):
+        raise ValueError("联系电话格式有误，请填写手机号码或带区号的固定电话")
+    return digits
+
+
+def _not_null(label: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is None:
+            raise ValueError(f"{label}不能为空")
+        return value
+
+    return check
+
+
+# Stations -------------------------------------------------------------------------------------------------
+
+
+class StationIn(BaseModel):
+    name: Annotated[str, Field(max_length=100), text("名称", 100, required=True)]
+    kind: StationKind = Field(StationKind.station, description="home 代表之家, station 联络站, point 联络点")
+    grid_codes: Annotated[list[GridCode], Field(max_length=200)] = Field(
+        default_factory=list, description="Codes of the grids it serves, in order; the first is the default"
+    )
+    address: Annotated[str | None, Field(max_length=200), text("地址", 200)] = None
+    lat: Annotated[Latitude | None, Blank] = None
+    long: Annotated[Longitude | None, Blank] = None
+    active: bool = True
+
+
+class StationPatch(BaseModel):
+    """Only the fields sent change; null clears address, lat and long."""
+
+    name: Annotated[str | None, Field(max_length=100), text("名称", 100, required=True)] = None
+    kind: StationKind | None = None
+    grid_codes: Annotated[list[GridCode] | None, Field(max_length=200)] = None
+    address: Annotated[str | None, Field(max_length=200), text("地址", 200)] = None
+    lat: Annotated[Latitude | None, Blank] = None
+    long: Annotated[Longitude | None, Blank] = None
+    active: bool | None = None
+
+    check_not_null = field_validator("kind", "grid_codes", "active", mode="before")(_not_null("此项"))
+
+
+class StationOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    kind_label: str
+    grid_codes: list[str]
+    address: str | None
+    lat: float | None
+    long: float | None
+    active: bool
+    created_at: datetime
+
+
+# Deputies -------------------------------------------------------------------------------------------------
+
+
+class DeputyIn(BaseModel):
+    name: Annotated[str, Field(max_length=50), text("姓名", 50, required=True)]
+    level: DeputyLevel = Field(description="national, provincial, city, county or township")
+    station_ids: Annotated[list[Id], Field(max_length=50)] = Field(
+        default_factory=list, description="Stations the deputy sits in, in order; the first receives cases"
+    )
+    active: bool = True
+
+
+class DeputyPatch(BaseModel):
+    name: Annotated[str | None, Field(max_length=50), text("姓名", 50, required=True)] = None
+    level: DeputyLevel | None = None
+    station_ids: Annotated[list[Id] | None, Field(max_length=50)] = None
+    active: bool | None = None
+
+    check_not_null = field_validator("level", "station_ids", "active", mode="before")(_not_null("此项"))
+
+
+class DeputyOut(BaseModel):
+    id: int
+    name: str
+    level: str
+    level_label: str
+    station_ids: list[int]
+    active: bool
+    created_at: datetime
+
+
+# Intake codes ---------------------------------------------------------------------------------------------
+
+
+class IntakeCodeIn(BaseModel):
+    owner_type: IntakeCodeOwner = Field(description="deputy or station")
+    owner_id: Id
+
+
+class IntakeCodeOut(BaseModel):
+    id: int
+    token: str
+    url: str = Field(description="What the QR code encodes: the intake form's address")
+    status: str = Field(description="active or revoked")
+    owner_type: str
+    owner_id: int
+    owner_name: str
+    scan_count: int = Field(description="Times the intake form was opened through this code")
+    submission_count: int = Field(description="Cases submitted through this code")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+# Citizen submission ---------------------------------------------------------------------------------------
+
+
+_DEFAULTED = frozenset({"request_type", "urgency", "confidential"})
+
+
+class SubmissionIn(BaseModel):
+    """A citizen's case. Only the description is required."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "category_code": "urban.sanitation",
+                    "request_type": "complaint",
+                    "description": "平江路垃圾桶满溢三天无人清运，气味很大",
+                    "location_text": "平江路与白塔东路路口",
+                    "submitter_phone": "13812345678",
+                }
+            ]
+        }
+    )
+
+    category_code: Annotated[
+        str | None,
+        Field(max_length=64, description="Leave out when unsure; the dispatcher classifies it"),
+        text("问题分类", 64),
+    ] = None
+    request_type: RequestType = RequestType.suggestion
+    urgency: Urgency = Urgency.normal
+    title: Annotated[str | None, Field(max_length=100), text("标题", 100)] = None
+    description: Annotated[
+        str, Field(min_length=5, max_length=4000), text("问题描述", 4000, min_length=5, required=True)
+    ]
+    location_text: Annotated[str | None, Field(max_length=200), text("问题地点", 200)] = None
+    lat: Annotated[Latitude | None, Blank] = None
+    long: Annotated[Longitude | None, Blank] = None
+    grid_code: Annotated[
+        str | None,
+        Field(max_length=32, description="One of the station's grids; defaults to the station's first grid"),
+        text("网格", 32),
+    ] = None
+    submitter_name: Annotated[str | None, Field(max_length=50), text("姓名", 50)] = None
+    submitter_phone: Annotated[
+        str | None,
+        Field(max_length=32, description="Chinese mobile or landline; +86, spaces and dashes are accepted"),
+        BeforeValidator(normalize_phone),
+    ] = None
+    confidential: bool = Field(False, description="保密: no department sees the name and phone")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_for_blanks(cls, data: Any) -> Any:
+        """null or an empty form value for a field with a default means the default (an unticked box: False)."""
+        if isinstance(data, dict):
+            return {
+                key: value
+                for key, value in data.items()
+                if not (
+                    key in _DEFAULTED and (value is None or (isinstance(value, str) and not value.strip()))
+                )
+            }
+        return data
+
+
+class SubmissionOut(BaseModel):
+    tracking_no: str = Field(description="受理编号, e.g. GS20261122-0042")
+    access_key: str | None = Field(
+        description="The key to the case's public page, shown once; null when the submission was a repeat"
+    )
+    status: str
+    track_url: str | None = Field(description="The case's public progress page; null on a repeat")
+    replayed: bool = Field(
+        False, description="True when the Idempotency-Key matched an earlier submission (HTTP 200)"
+    )
+
+
+# Public tracking ------------------------------------------------------------------------------------------
+
+
+class PublicDepartment(BaseModel):
+    name: str
+    role: str
+    role_label: str
+
+
+class TimelineEntry(BaseModel):
+    type: str
+    label: str
+    at: datetime
+    text: str | None = Field(None, description="Public progress text, reply text or rejection reason")
+    reply_class: str | None = None
+    department: str | None = None
+
+
+class PublicReply(BaseModel):
+    text: str
+    reply_class: str
+    reply_class_label: str
+    department: str
+    round: int
+    at: datetime
+
+
+class PublicFeedback(BaseModel):
+    rating: str
+    rating_label: str
+    round: int
+    at: datetime
+
+
+class PublicCaseView(BaseModel):
+    """What the citizen sees: no name, phone, description or internal notes of anybody."""
+
+    tracking_no: str
+    status: str
+    status_label: str
+    request_type: str
+    request_type_label: str
+    category: str | None = Field(description="Category name, once known")
+    tier_label: str | None = Field(description="The handling commitment once dispatched, e.g. 即收周办")
+    created_at: datetime
+    departments: list[PublicDepartment] = Field(
+        description="Departments handling it (declined ones left out)"
+    )
+    deadline: datetime | None = Field(description="The earliest open reply deadline")
+    timeline: list[TimelineEntry]
+    replies: list[PublicReply]
+    can_rate: bool = Field(description="Replied and not yet rated by the citizen")
+    feedback: list[PublicFeedback] = Field(description="The citizen's ratings so far")
+
+
+class FeedbackIn(BaseModel):
+    rating: Rating = Field(description="satisfied, basically_satisfied or dissatisfied")
+    comment: Annotated[str | None, Field(max_length=500), text("评价意见", 500)] = None
+
+
+class FeedbackOut(BaseModel):
+    tracking_no: str
+    status: str = Field(description="closed after a satisfied rating, rework after dissatisfied")
+    status_label: str

@@ -1,0 +1,215 @@
+"""The citizen's view of a case, opened with its tracking number and access key, and the citizen's rating.
+
+The view is the "four public" (四公开) subset: status, departments, deadline, public events and replies.
+It never carries the submitter's name or phone (not even masked), the description, decline reasons,
+internal progress notes or feedback comments.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.errors import CaseNotFound
+from services.intake.labels import (
+    RATING_LABELS,
+    REPLY_CLASS_LABELS,
+    REQUEST_TYPE_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    event_label,
+)
+from services.intake.schemas import (
+    FeedbackIn,
+    FeedbackOut,
+    PublicCaseView,
+    PublicDepartment,
+    PublicFeedback,
+    PublicReply,
+    TimelineEntry,
+)
+from services.workflow import rate
+from services.workflow.actors import CITIZEN
+from services.workflow.deadlines import TIER_LABELS
+from shared.db.enums import AssignmentStatus, CaseStatus, DeadlineKind, FeedbackSource
+from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Department, Feedback, Reply
+from shared.security.keys import hash_matches, sha256_hex
+
+_TRACKING_NO = re.compile(r"^[\x21-\x7e]{1,32}$")
+_ACCESS_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_NO_CASE_HASH = sha256_hex("no such case")
+
+# The only data keys of public events that reach the citizen, per event type.
+_PUBLIC_TEXT = {"progress": "text", "assignment_replied": "text", "replied": "text", "rejected": "reason"}
+_REPLY_EVENTS = frozenset({"assignment_replied", "replied"})
+# Declines are between the dispatcher and departments, even if an event were marked public by mistake.
+_NEVER_SHOWN = frozenset({"declined", "decline"})
+_ROLE_ORDER = sql_case({"lead": 0, "separate": 1, "co": 2}, value=Assignment.role, else_=3)
+
+
+async def find_case(
+    session: AsyncSession, tracking_no: str, access_key: str | None, *, for_update: bool = False
+) -> Case:
+    """The case if the access key fits; an unknown number and a wrong or missing key are the same 404."""
+    if not access_key or not _ACCESS_KEY.match(access_key) or not _TRACKING_NO.match(tracking_no):
+        raise CaseNotFound()
+    query = select(Case).where(Case.tracking_no == tracking_no)
+    if for_update:
+        query = query.with_for_update()
+    case = (await session.execute(query)).scalar_one_or_none()
+    # Compare in constant time, and compare even when there is no case, so timing tells nothing.
+    matches = hash_matches(access_key, case.access_key_hash if case is not None else _NO_CASE_HASH)
+    if case is None or not matches:
+        raise CaseNotFound()
+    return case
+
+
+def _public_text(event: CaseEvent) -> tuple[str | None, str | None]:
+    key = _PUBLIC_TEXT.get(event.type)
+    text = event.data.get(key) if key else None
+    reply_class = event.data.get("reply_class") if event.type in _REPLY_EVENTS else None
+    return (
+        text if isinstance(text, str) and text else None,
+        reply_class if reply_class in REPLY_CLASS_LABELS else None,
+    )
+
+
+async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
+    category = (
+        await session.scalar(select(Category.name).where(Category.id == case.category_id))
+        if case.category_id is not None
+        else None
+    )
+    departments = (
+        await session.execute(
+            select(Department.name, Assignment.role)
+            .join(Department, Department.id == Assignment.department_id)
+            .where(Assignment.case_id == case.id, Assignment.status != AssignmentStatus.declined)
+            .order_by(_ROLE_ORDER, Assignment.id)
+        )
+    ).all()
+    deadline = await session.scalar(
+        select(func.min(Deadline.due_at)).where(
+            Deadline.case_id == case.id,
+            Deadline.kind == DeadlineKind.reply,
+            Deadline.met_at.is_(None),
+            Deadline.superseded_at.is_(None),
+        )
+    )
+    events = [
+        e
+        for e in (
+            await session.execute(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case.id, CaseEvent.public.is_(True))
+                .order_by(CaseEvent.id)
+            )
+        ).scalars()
+        if e.type not in _NEVER_SHOWN
+    ]
+    replies = list(
+        (await session.execute(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id))).scalars()
+    )
+    feedback = list(
+        (
+            await session.execute(
+                select(Feedback)
+                .where(Feedback.case_id == case.id, Feedback.source == FeedbackSource.citizen)
+                .order_by(Feedback.id)
+            )
+        ).scalars()
+    )
+    names = await _department_names(session, case.jurisdiction_id, events, replies)
+
+    seen: set[tuple[str, str]] = set()
+    handling = []
+    for name, role in departments:
+        if (name, role) not in seen:
+            seen.add((name, role))
+            handling.append(PublicDepartment(name=name, role=role, role_label=ROLE_LABELS.get(role, role)))
+    timeline = []
+    for event in events:
+        text, reply_class = _public_text(event)
+        timeline.append(
+            TimelineEntry(
+                type=event.type,
+                label=event_label(event.type),
+                at=event.at,
+                text=text,
+                reply_class=reply_class,
+                department=names.get(_department_id(event.data)),
+            )
+        )
+    rated_this_round = any(f.round == case.rework_round for f in feedback)
+    return PublicCaseView(
+        tracking_no=case.tracking_no,
+        status=case.status,
+        status_label=STATUS_LABELS.get(case.status, case.status),
+        request_type=case.request_type,
+        request_type_label=REQUEST_TYPE_LABELS.get(case.request_type, case.request_type),
+        category=category,
+        tier_label=TIER_LABELS.get(case.tier) if case.tier else None,
+        created_at=case.created_at,
+        departments=handling,
+        deadline=deadline,
+        timeline=timeline,
+        replies=[
+            PublicReply(
+                text=r.text,
+                reply_class=r.reply_class,
+                reply_class_label=REPLY_CLASS_LABELS.get(r.reply_class, r.reply_class),
+                department=names.get(r.department_id, ""),
+                round=r.round,
+                at=r.created_at,
+            )
+            for r in replies
+        ],
+        can_rate=case.status == CaseStatus.replied and not rated_this_round,
+        feedback=[
+            PublicFeedback(
+                rating=f.rating,
+                rating_label=RATING_LABELS.get(f.rating, f.rating),
+                round=f.round,
+                at=f.created_at,
+            )
+            for f in feedback
+        ],
+    )
+
+
+def _department_id(data: dict[str, Any]) -> int | None:
+    value = data.get("department_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def _department_names(
+    session: AsyncSession, jurisdiction_id: int, events: list[CaseEvent], replies: list[Reply]
+) -> dict[int | None, str]:
+    ids = {r.department_id for r in replies} | {
+        i for i in (_department_id(e.data) for e in events) if i is not None
+    }
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Department.id, Department.name).where(
+            Department.jurisdiction_id == jurisdiction_id, Department.id.in_(ids)
+        )
+    )
+    return {department_id: name for department_id, name in rows}
+
+
+async def give_feedback(session: AsyncSession, case: Case, data: FeedbackIn) -> FeedbackOut:
+    """The citizen's rating of the latest reply: satisfied closes the case, dissatisfied sends it to rework.
+    Load the case with ``for_update`` so two ratings at once cannot both pass the checks."""
+    await rate(
+        session, case, source=FeedbackSource.citizen, rating=data.rating, comment=data.comment, actor=CITIZEN
+    )
+    return FeedbackOut(
+        tracking_no=case.tracking_no,
+        status=case.status,
+        status_label=STATUS_LABELS.get(case.status, case.status),
+    )
