@@ -134,29 +134,19 @@ async def ensure_dispatch_deadlines(session: AsyncSession, case: Case) -> int:
     created = 0
     for assignment in assignments:
         start = assignment.dispatched_at
-        if (assignment.id, DeadlineKind.accept) not in have:
-            created += await _insert(
-                session,
-                case,
-                assignment_id=assignment.id,
-                kind=DeadlineKind.accept,
-                round=0,
-                tier="accept",
-                starts_at=start,
-                due_at=await _window_due(session, case, start, "accept", calendar),
-                met_at=assignment.accepted_at,
-            )
-        if (assignment.id, DeadlineKind.decline) not in have:
-            created += await _insert(
-                session,
-                case,
-                assignment_id=assignment.id,
-                kind=DeadlineKind.decline,
-                round=0,
-                tier="decline",
-                starts_at=start,
-                due_at=await _window_due(session, case, start, "decline", calendar),
-            )
+        for window, met_at in ((DeadlineKind.accept, assignment.accepted_at), (DeadlineKind.decline, None)):
+            if (assignment.id, window) not in have:
+                created += await _insert(
+                    session,
+                    case,
+                    assignment_id=assignment.id,
+                    kind=window,
+                    round=0,
+                    tier=window.value,
+                    starts_at=start,
+                    due_at=await _window_due(session, case, start, window.value, calendar),
+                    met_at=met_at,
+                )
         if assignment.role in ANSWERING_ROLES and (assignment.id, DeadlineKind.reply) not in have:
             tier, due = await _reply_due(session, case, start, calendar)
             created += await _insert(

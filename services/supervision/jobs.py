@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.supervision.deadlines import close_rating_window
 from services.workflow import Actor, change_status
 from shared.db.enums import CaseStatus, DeadlineKind
 from shared.db.models import Case, Deadline, Feedback
@@ -56,16 +57,6 @@ async def close_unrated(session: AsyncSession, now: datetime, *, batch_size: int
             data={"reason": UNRATED},
             event_data={"reason": UNRATED},
         )
-        await session.execute(
-            update(Deadline)
-            .where(
-                Deadline.case_id == case.id,
-                Deadline.kind == DeadlineKind.rating,
-                Deadline.met_at.is_(None),
-                Deadline.superseded_at.is_(None),
-            )
-            .values(met_at=case.closed_at)
-            .execution_options(synchronize_session=False)
-        )
+        await close_rating_window(session, case, now)
     await session.flush()
     return len(cases)
