@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Seconds between delivery attempts; the n-th retry waits the n-th value.
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     webhook_timeout_seconds: float = 10.0
+    # Our own services are retried without end, never waiting longer than this between tries.
+    internal_retry_max_seconds: float = 60.0
     webhook_failure_disable_days: float = 5.0
     delivery_lease_seconds: float = 60.0
     worker_poll_seconds: float = 1.0

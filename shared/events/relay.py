@@ -1,6 +1,7 @@
 """The relay: fans outbox rows out into deliveries and sends them as signed HTTP requests.
 
-Any number of relays may run at once. Rows are claimed with FOR UPDATE SKIP LOCKED; a delivery being sent is
+Any number of relays may run at once. Deliveries to our own services (kind internal) are retried until they
+succeed, so no event is lost while a service is down. Rows are claimed with FOR UPDATE SKIP LOCKED; a delivery being sent is
 leased (``locked_until``), so one whose worker died is sent again once the lease expires. Endpoints marked
 ``ordered`` get a case's events strictly in order: a delivery waits while an earlier one for the same case is
 still pending.
@@ -108,6 +109,16 @@ class Outcome:
     error: str | None
 
 
+def retry_delay(schedule: list[float], attempts: int, internal: bool, settings: Settings) -> float:
+    """Seconds before the next try after ``attempts`` failed ones.
+
+    Integrators follow the published schedule and then give up. Our own services never give up, and wait at
+    most ``internal_retry_max_seconds``: a service that was down gets its backlog soon after it is back.
+    """
+    delay = schedule[min(attempts, len(schedule)) - 1] if schedule else settings.internal_retry_max_seconds
+    return min(delay, settings.internal_retry_max_seconds) if internal else delay
+
+
 def event_body(event_type: str, occurred_at: datetime, payload: dict[str, Any]) -> bytes:
     return encode_body(
         {"type": event_type, "timestamp": occurred_at.astimezone(UTC).isoformat(), "data": payload}
@@ -212,10 +223,15 @@ class Relay:
                     {"e": claimed.endpoint_id},
                 )
                 return
-            gone = outcome.status_code == 410 and claimed.endpoint_kind != "internal"
-            final = gone or attempts > len(schedule)
+            internal = claimed.endpoint_kind == "internal"
+            gone = outcome.status_code == 410 and not internal
+            final = gone or (attempts > len(schedule) and not internal)
             params["status"] = "failed" if final else "pending"
-            params["next"] = now if final else now + timedelta(seconds=schedule[attempts - 1])
+            params["next"] = (
+                now
+                if final
+                else now + timedelta(seconds=retry_delay(schedule, attempts, internal, self.settings))
+            )
             await session.execute(
                 text(
                     "UPDATE webhook_deliveries SET status = :status, attempts = :attempts,"

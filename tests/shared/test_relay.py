@@ -168,3 +168,46 @@ async def test_ordered_endpoint_holds_later_events_of_a_case(engine, session, se
     assert sent_types.index("case.dispatched") > max(
         i for i, t in enumerate(sent_types) if t == "case.received"
     )
+
+
+async def test_internal_subscriptions_never_give_up(engine, session, settings):
+    jurisdiction, _, _, _ = await _setup(session)
+    internal = WebhookEndpoint(
+        name="routing",
+        kind="internal",
+        url="http://routing.internal/internal/events",
+        event_types=[],
+        enabled=True,
+    )
+    session.add(internal)
+    await session.flush()
+    internal_id = internal.id
+    await _emit(session, jurisdiction.id)
+    await session.commit()
+    integrator, routing = Recorder(fail_first=99), Recorder(fail_first=6)
+
+    def route(request: httpx.Request) -> httpx.Response:
+        return (routing if request.url.host == "routing.internal" else integrator)(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(route)) as client:
+        relay = Relay(engine, settings, client)
+        await relay.fan_out()
+        for _ in range(10):
+            await relay.deliver_due()
+    # The integrator gave up after 1 + 3 tries; the internal subscription kept going until it succeeded.
+    assert (len(integrator.requests), len(routing.requests)) == (4, 7)
+    rows = (
+        (await session.execute(select(WebhookDelivery).order_by(WebhookDelivery.endpoint_id))).scalars().all()
+    )
+    by_endpoint = {d.endpoint_id: d for d in rows}
+    assert (by_endpoint[internal_id].status, by_endpoint[internal_id].attempts) == ("succeeded", 7)
+    assert [d.status for d in rows if d.endpoint_id != internal_id] == ["failed"]
+
+
+def test_retry_delays_follow_the_schedule_and_cap_internal_ones(settings):
+    from shared.events.relay import retry_delay
+
+    schedule = [5, 300, 1800, 7200]
+    assert [retry_delay(schedule, n, False, settings) for n in (1, 2, 3, 4)] == [5, 300, 1800, 7200]
+    cap = settings.internal_retry_max_seconds
+    assert [retry_delay(schedule, n, True, settings) for n in (1, 2, 9, 100)] == [5, cap, cap, cap]
