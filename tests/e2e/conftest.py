@@ -39,8 +39,10 @@ class WebhookReceiver:
 
     port: int
     fail_once_for: str = "case.dispatched"
+    down: bool = False  # answers 503 to everything while set
     received: list[Received] = field(default_factory=list)
     failed: list[Received] = field(default_factory=list)
+    refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -50,6 +52,9 @@ class WebhookReceiver:
     def handle(self, headers: dict[str, str], body: bytes) -> int:
         item = Received(headers, body)
         with self.lock:
+            if self.down:
+                self.refused += 1
+                return 503
             event_type = json.loads(body).get("type")
             if event_type == self.fail_once_for and not self.failed:
                 self.failed.append(item)
@@ -89,6 +94,27 @@ class Stack:
     env: dict[str, str]
     data_dir: Path
     procs: dict[str, subprocess.Popen[bytes]]
+    log_dir: Path
+
+    def start(self, name: str) -> None:
+        args = ["worker"] if name == "worker" else ["serve", name]
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            stderr=(self.log_dir / f"{name}.log").open("ab"),
+        )
+        if name in self.urls:
+            _wait_ready(self.urls[name], self.procs[name])
+
+    def stop(self, name: str) -> None:
+        proc = self.procs[name]
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
     def cli(self, *args: str) -> str:
         result = subprocess.run(
@@ -135,27 +161,15 @@ def stack(postgres_server_url: str, tmp_path: Path) -> Iterator[Stack]:
         "MINYI_LOG_LEVEL": "WARNING",
     }
     env.pop("TEST_DATABASE_URL", None)
-    procs: dict[str, subprocess.Popen[bytes]] = {}
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    stack = Stack(urls=urls, env=env, data_dir=tmp_path, procs={}, log_dir=log_dir)
+    procs = stack.procs
     try:
-        for service in ports:
-            procs[service] = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", "serve", service],
-                env=env,
-                cwd=ROOT,
-                stderr=(log_dir / f"{service}.log").open("wb"),
-            )
-        procs["worker"] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "worker"],
-            env=env,
-            cwd=ROOT,
-            stderr=(log_dir / "worker.log").open("wb"),
-        )
-        urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-        for service, base in urls.items():
-            _wait_ready(base, procs[service])
-        yield Stack(urls=urls, env=env, data_dir=tmp_path, procs=procs)
+        for name in (*ports, "worker"):
+            stack.start(name)
+        yield stack
     finally:
         for proc in procs.values():
             proc.terminate()
