@@ -57,14 +57,15 @@ async def find_case(
     """The case if the access key fits; an unknown number and a wrong or missing key are the same 404."""
     if not access_key or not _ACCESS_KEY.match(access_key) or not _TRACKING_NO.match(tracking_no):
         raise CaseNotFound()
-    query = select(Case).where(Case.tracking_no == tracking_no)
-    if for_update:
-        query = query.with_for_update()
-    case = (await session.execute(query)).scalar_one_or_none()
+    case = (await session.execute(select(Case).where(Case.tracking_no == tracking_no))).scalar_one_or_none()
     # Compare in constant time, and compare even when there is no case, so timing tells nothing.
     matches = hash_matches(access_key, case.access_key_hash if case is not None else _NO_CASE_HASH)
     if case is None or not matches:
         raise CaseNotFound()
+    if for_update:
+        # Locked only once the key fits, so a wrong key never waits on (or holds) the case's row lock.
+        query = select(Case).where(Case.id == case.id).with_for_update()
+        case = (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
     return case
 
 

@@ -162,15 +162,21 @@ async def own_assignment(
     return assignment
 
 
+def _reads_co_opinion(a: Assignment, author_department_id: object) -> bool:
+    """A co-opinion is written to the lead: the lead reads them all, a co-handler its own, a separate unit
+    none."""
+    if a.role == AssignmentRole.lead:
+        return True
+    return a.role == AssignmentRole.co and author_department_id == a.department_id
+
+
 async def _co_opinions(session: AsyncSession, a: Assignment) -> list[CoOpinionView]:
-    if a.role == AssignmentRole.separate:
-        return []
     events = await session.scalars(
         select(CaseEvent)
         .where(CaseEvent.case_id == a.case_id, CaseEvent.type == "co_opinion")
         .order_by(CaseEvent.id)
     )
-    opinions = [
+    return [
         CoOpinionView(
             department_id=event.data.get("department_id"),
             department_name=event.data.get("department_name"),
@@ -178,17 +184,22 @@ async def _co_opinions(session: AsyncSession, a: Assignment) -> list[CoOpinionVi
             at=event.at,
         )
         for event in events
+        if _reads_co_opinion(a, event.data.get("department_id"))
     ]
-    if a.role == AssignmentRole.co:
-        return [o for o in opinions if o.department_id == a.department_id]
-    return opinions
 
 
 async def assignment_detail(session: AsyncSession, assignment: Assignment) -> AssignmentDetail:
     case = (await session.execute(select(Case).where(Case.id == assignment.case_id))).scalar_one()
     due = (await _due_times(session, [assignment]))[assignment.id]
+    view = await staff_view(session, case)
+    # The timeline holds every co-opinion too; keep there only those the co_opinions list may show.
+    events = [
+        e
+        for e in view.events
+        if e.type != "co_opinion" or _reads_co_opinion(assignment, e.data.get("department_id"))
+    ]
     return AssignmentDetail(
         **_fields(assignment, due),
-        case=await staff_view(session, case),
+        case=view.model_copy(update={"events": events}),
         co_opinions=await _co_opinions(session, assignment),
     )

@@ -41,7 +41,9 @@ def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return None
     digits = phone.strip()
-    if len(digits) >= 7:
+    # Three plus four visible digits hide only four of a mobile's eleven; a 7- or 8-digit local number
+    # shown that way would be all but given away.
+    if len(digits) >= 11:
         return digits[:3] + "*" * 4 + digits[-4:]
     return "*" * max(len(digits) - 2, 1) + digits[-2:]
 

@@ -6,15 +6,34 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that a gateway (NAT64, SIIT) or the host would reach:
+# the well-known NAT64 prefix, SIIT-translated, and the deprecated IPv4-compatible form.
+_CARRY_IPV4 = tuple(ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96"))
+# Local-use NAT64 (RFC 8215) leads only into the operator's own network.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
 
 class UrlRefused(ValueError):
     """The URL may not receive webhooks; ``str(exc)`` is a Chinese explanation."""
 
 
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _CARRY_IPV4):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return False
+        # Judged by the IPv4 address inside, where the packets would end up.
+        ip = _carried_ipv4(ip) or ip
     return ip.is_global and not ip.is_multicast
 
 

@@ -226,3 +226,28 @@ async def test_two_ratings_at_once_count_once(client, world, session):
     assert sorted(r.status_code for r in responses) == [200, 409, 409]
     assert len((await session.execute(select(Feedback))).scalars().all()) == 1
     assert (await session.execute(select(Case.status))).scalar_one() in ("closed", "rework")
+
+
+async def test_a_wrong_key_neither_waits_for_nor_takes_the_case_lock(client, world, session, engine):
+    # While staff hold the case's row lock, a rating with a wrong key must answer at once, as for an unknown
+    # number; waiting would tell that the number exists and let strangers queue on the lock.
+    receipt = await _submitted(client, world)
+    no = receipt["tracking_no"]
+    async with engine.connect() as conn:
+        locked = await conn.begin()
+        await conn.execute(select(Case.id).where(Case.tracking_no == no).with_for_update())
+        attempts = [
+            asyncio.ensure_future(
+                client.post(
+                    f"/v1/public/cases/{no}/feedback", params={"k": "x" * 22}, json={"rating": "satisfied"}
+                )
+            ),
+            asyncio.ensure_future(
+                client.post(f"/t/{no}/feedback", params={"k": "x" * 22}, data={"rating": "satisfied"})
+            ),
+        ]
+        done, _ = await asyncio.wait(attempts, timeout=3)
+        await locked.rollback()
+    responses = [await attempt for attempt in attempts]
+    assert len(done) == 2, "a wrong key waited for the case's row lock"
+    assert [r.status_code for r in responses] == [404, 404]

@@ -9,8 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from shared.db.models import Assignment, CaseEvent, Deadline, OutboxEvent
-from tests.factories import build_world
+from shared.db.models import (
+    Assignment,
+    CaseEvent,
+    Deadline,
+    Department,
+    OutboxEvent,
+    RoutingRule,
+    RoutingRuleAssignment,
+)
+from tests.factories import add_key, build_world
 from tests.routing_api.conftest import dispatched_case
 
 
@@ -341,6 +349,43 @@ async def test_co_handlers_send_opinions_not_replies(session, client, world):
     own = (await client.get(_url(co), headers=co_auth)).json()
     assert [o["text"] for o in own["co_opinions"]] == ["建议联合执法"]
     assert "case.co_opinion" not in await _outbox_types(session)
+
+
+async def test_a_co_opinion_reaches_only_the_lead_and_its_author(session, client, world):
+    # The timeline must not carry what the co_opinions list withholds: another co-handler's or a separate
+    # unit's key never reads an opinion addressed to the lead.
+    jid = world.jurisdiction.id
+    water = Department(jurisdiction_id=jid, code="water", name="区水务局")
+    rule = RoutingRule(jurisdiction_id=jid, category_id=world.categories["environment.noise"].id, tier="week")
+    session.add_all([water, rule])
+    await session.flush()
+    world.departments["water"] = water
+    world.keys["dept:water"] = await add_key(session, jid, "department", department_id=water.id)
+    roles = {"environment": "lead", "urban_mgmt": "co", "water": "co", "street_office": "separate"}
+    session.add_all(
+        RoutingRuleAssignment(rule_id=rule.id, department_id=world.departments[code].id, role=role)
+        for code, role in roles.items()
+    )
+    await session.commit()
+    _, assignments = await dispatched_case(session, client, world, category="environment.noise")
+    author = world.auth("dept:urban_mgmt")
+    await client.post(_url(assignments["urban_mgmt"], "accept"), headers=author)
+    opinion = {"text": "建议联合执法"}
+    assert (
+        await client.post(_url(assignments["urban_mgmt"], "co-opinion"), json=opinion, headers=author)
+    ).status_code == 200
+
+    def opinions_in_timeline(detail: dict) -> list[str]:
+        return [e["data"]["text"] for e in detail["case"]["events"] if e["type"] == "co_opinion"]
+
+    for code, expected in (("environment", ["建议联合执法"]), ("urban_mgmt", ["建议联合执法"])):
+        detail = (await client.get(_url(assignments[code]), headers=world.auth(f"dept:{code}"))).json()
+        assert [o["text"] for o in detail["co_opinions"]] == expected, code
+        assert opinions_in_timeline(detail) == expected, code
+    for code in ("water", "street_office"):
+        response = await client.get(_url(assignments[code]), headers=world.auth(f"dept:{code}"))
+        assert response.status_code == 200 and response.json()["co_opinions"] == [], code
+        assert "建议联合执法" not in response.text, code
 
 
 # --- progress ----------------------------------------------------------------------------------------------

@@ -38,6 +38,19 @@ def test_phone_and_name_masking() -> None:
     assert mask_name("欧阳娜娜") == "欧***"
 
 
+@given(st.from_regex(r"[0-9]{7,15}", fullmatch=True))
+def test_a_masked_phone_hides_at_least_four_digits(phone: str) -> None:
+    # 7- and 8-digit local numbers are accepted; 3 + 4 visible digits would give them away.
+    masked = mask_phone(phone)
+    assert masked is not None and masked.endswith(phone[-2:])
+    assert sum(ch != "*" for ch in masked) <= len(phone) - 4
+
+
+def test_short_phone_numbers_keep_only_their_last_two_digits() -> None:
+    assert mask_phone("6512345") == "*****45"
+    assert mask_phone("65123456") == "******56"
+
+
 @given(st.text(min_size=1, max_size=40))
 def test_encryption_round_trips(value: str) -> None:
     assert decrypt(encrypt(value)) == value
@@ -90,7 +103,27 @@ def test_private_loopback_and_odd_urls_are_refused(url: str) -> None:
         check_webhook_url(url, frozenset())
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",  # NAT64 of 169.254.169.254
+        "http://[64:ff9b:1::808:808]/hook",  # local-use NAT64: the operator's own network
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[2002:c0a8:101::1]/hook",  # 6to4 of 192.168.1.1
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible
+        "http://[::ffff:0:7f00:1]/hook",  # SIIT-translated
+    ],
+)
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused(url: str) -> None:
+    # A NAT64 or 6to4 gateway would carry the request on to the IPv4 address inside.
+    with pytest.raises(UrlRefused):
+        check_webhook_url(url, frozenset())
+
+
 def test_public_addresses_and_allow_listed_hosts_pass() -> None:
     check_webhook_url("https://8.8.8.8/hook", frozenset())
+    check_webhook_url("https://[2606:4700:4700::1111]/hook", frozenset())
+    check_webhook_url("https://[64:ff9b::808:808]/hook", frozenset())
     check_webhook_url("http://127.0.0.1:9000/hook", frozenset({"127.0.0.1"}))
     check_webhook_url("http://localhost/hook", frozenset({"localhost"}))
