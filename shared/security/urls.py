@@ -37,7 +37,7 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_webhook_url(url: str, allow_hosts: frozenset[str], *, resolve: bool = True) -> None:
+def check_webhook_url(url: str, allow_hosts: frozenset[str]) -> None:
     """Refuses anything but http(s) URLs whose host resolves only to public addresses.
 
     ``allow_hosts`` (MINYI_WEBHOOK_ALLOW_HOSTS) names hosts or literal addresses exempt from the address check;
@@ -52,10 +52,10 @@ def check_webhook_url(url: str, allow_hosts: frozenset[str], *, resolve: bool = 
     if host in allow_hosts:
         return
     try:
-        addresses = [host] if _is_ip(host) else _resolve(host) if resolve else []
+        addresses = [host] if _is_ip(host) else _resolve(host)
     except OSError as exc:
         raise UrlRefused("无法解析回调地址的主机名") from exc
-    if not addresses and resolve:
+    if not addresses:
         raise UrlRefused("无法解析回调地址的主机名")
     for address in addresses:
         if not _is_public(address):
