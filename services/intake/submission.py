@@ -101,7 +101,9 @@ class Submitted:
 
 async def _by_submission_key(session: AsyncSession, code_id: int, key: str) -> Case | None:
     return (
-        await session.execute(select(Case).where(Case.intake_code_id == code_id, Case.submission_key == key))
+        await session.execute(
+            select(Case).where(Case.intake_code_id == code_id, Case.submission_key == sha256_hex(key))
+        )
     ).scalar_one_or_none()
 
 
@@ -175,7 +177,8 @@ async def submit_case(
         confidential=data.confidential,
         source=source,
         intake_code_id=code.id,
-        submission_key=submission_key,
+        # Hashed: a form's key, replayed, opens the receipt again, so the plain key must not sit in a table.
+        submission_key=sha256_hex(submission_key) if submission_key is not None else None,
         station_id=owner.station.id if owner.station is not None else None,
         deputy_id=owner.deputy.id if owner.deputy is not None else None,
         grid_id=grid.id if grid is not None else None,
