@@ -34,15 +34,22 @@ _env.filters["local"] = local_time
 templates = Jinja2Templates(env=_env)
 
 
+# Pages carry a citizen's access key or a one-off submission key: no shared caches, no referrer. They use
+# inline CSS only, load nothing, post only to themselves, and may not be framed (clickjacking of the form).
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    # Pages carry a citizen's access key or a one-off submission key: keep them out of shared caches.
-    return templates.TemplateResponse(
-        request,
-        name,
-        context,
-        status_code=status_code,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=PAGE_HEADERS)
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:

@@ -110,6 +110,8 @@ async def test_form_post_redirects_to_the_receipt(client, world, session):
     assert receipt.status_code == 200
     assert "提交成功" in receipt.text and tracking_no in receipt.text and "请保存此页面链接" in receipt.text
     assert receipt.headers["cache-control"] == "no-store"
+    assert receipt.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in receipt.headers["content-security-policy"]
     for secret in (PHONE, NAME, "138****5678", "小区东门的路灯"):
         assert secret not in receipt.text
 
