@@ -26,7 +26,7 @@ from shared.db.engine import transaction
 from shared.events.outbox import NOTIFY_CHANNEL, message_id
 from shared.security.keys import derived_webhook_secret
 from shared.security.pii import decrypt
-from shared.security.urls import UrlRefused, check_webhook_url
+from shared.security.urls import PinnedTarget, UrlRefused, pin_webhook_url
 from shared.settings import Settings
 from shared.webhooks import encode_body, signed_headers
 
@@ -179,16 +179,24 @@ class Relay:
         secret = self._secret(claimed)
         if secret is None:
             return Outcome(False, None, "endpoint secret unreadable (MINYI_SECRET_KEY changed?)")
+        target = PinnedTarget(claimed.url)
         if claimed.endpoint_kind != "internal":
+            # Checked again at every attempt (DNS changes), and sent to the very address that was checked.
             try:
-                await asyncio.to_thread(check_webhook_url, claimed.url, self.settings.allow_hosts)
+                target = await asyncio.to_thread(pin_webhook_url, claimed.url, self.settings.allow_hosts)
             except UrlRefused as exc:
                 return Outcome(False, None, f"refused: {exc}")
         body = event_body(claimed.type, claimed.occurred_at, claimed.payload)
         headers = signed_headers(secret, message_id(claimed.event_id), body, self.clock())
+        if target.host_header:
+            headers["host"] = target.host_header
         try:
             response = await self.client.post(
-                claimed.url, content=body, headers=headers, timeout=self.settings.webhook_timeout_seconds
+                target.url,
+                content=body,
+                headers=headers,
+                timeout=self.settings.webhook_timeout_seconds,
+                extensions={"sni_hostname": target.sni_hostname} if target.sni_hostname else None,
             )
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])

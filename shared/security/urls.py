@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 # IPv6 prefixes whose last 32 bits are an IPv4 address that a gateway (NAT64, SIIT) or the host would reach:
 # the well-known NAT64 prefix, SIIT-translated, and the deprecated IPv4-compatible form.
@@ -37,20 +38,20 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_webhook_url(url: str, allow_hosts: frozenset[str]) -> None:
-    """Refuses anything but http(s) URLs whose host resolves only to public addresses.
-
-    ``allow_hosts`` (MINYI_WEBHOOK_ALLOW_HOSTS) names hosts or literal addresses exempt from the address check;
-    internal subscriptions and local demos use it.
-    """
+def _checked(url: str, allow_hosts: frozenset[str]) -> tuple[SplitResult, list[str] | None]:
+    """The URL's parts and the public addresses its host has; None for an allow-listed host."""
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        raise UrlRefused("回调地址的端口无效") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UrlRefused("回调地址必须是 http 或 https 网址")
     if parts.username or parts.password:
         raise UrlRefused("回调地址不能包含用户名或密码")
     host = parts.hostname.lower()
     if host in allow_hosts:
-        return
+        return parts, None
     try:
         addresses = [host] if _is_ip(host) else _resolve(host)
     except OSError as exc:
@@ -60,6 +61,44 @@ def check_webhook_url(url: str, allow_hosts: frozenset[str]) -> None:
     for address in addresses:
         if not _is_public(address):
             raise UrlRefused("回调地址不能指向本机、内网或链路本地地址")
+    return parts, addresses
+
+
+def check_webhook_url(url: str, allow_hosts: frozenset[str]) -> None:
+    """Refuses anything but http(s) URLs whose host resolves only to public addresses.
+
+    ``allow_hosts`` (MINYI_WEBHOOK_ALLOW_HOSTS) names hosts or literal addresses exempt from the address check;
+    internal subscriptions and local demos use it.
+    """
+    _checked(url, allow_hosts)
+
+
+@dataclass(frozen=True)
+class PinnedTarget:
+    """Where to send a webhook: the URL with the checked address in place of the host name, and the Host
+    header and TLS server name that keep the request (and certificate check) about the original host."""
+
+    url: str
+    host_header: str | None = None
+    sni_hostname: str | None = None
+
+
+def pin_webhook_url(url: str, allow_hosts: frozenset[str]) -> PinnedTarget:
+    """Checks the URL like ``check_webhook_url`` and aims it at the address that passed, so a second DNS
+    answer (rebinding) cannot send the request to a private address."""
+    parts, addresses = _checked(url, allow_hosts)
+    hostname = parts.hostname or ""
+    if addresses is None or _is_ip(hostname):
+        return PinnedTarget(url)
+    address = addresses[0]
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port is not None else literal
+    host_header = f"{hostname}:{parts.port}" if parts.port is not None else hostname
+    return PinnedTarget(
+        url=urlunsplit(parts._replace(netloc=netloc)),
+        host_header=host_header,
+        sni_hostname=hostname if parts.scheme == "https" else None,
+    )
 
 
 def _is_ip(host: str) -> bool:

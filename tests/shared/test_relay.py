@@ -211,3 +211,26 @@ def test_retry_delays_follow_the_schedule_and_cap_internal_ones(settings):
     assert [retry_delay(schedule, n, False, settings) for n in (1, 2, 3, 4)] == [5, 300, 1800, 7200]
     cap = settings.internal_retry_max_seconds
     assert [retry_delay(schedule, n, True, settings) for n in (1, 2, 9, 100)] == [5, cap, cap, cap]
+
+
+async def test_a_rebound_name_is_not_followed(engine, session, settings, monkeypatch):
+    """The relay sends to the address it checked; when the name later points at a private address, nothing
+    is sent there."""
+    from shared.security import urls
+
+    jurisdiction, _, endpoint, _ = await _setup(session)
+    endpoint.url = "http://hooks.example/minyi"  # not on the allow-list
+    await _emit(session, jurisdiction.id)
+    await session.commit()
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+    monkeypatch.setattr(urls, "_resolve", lambda host: next(answers))
+    receiver = Recorder(fail_first=1)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        relay = Relay(engine, settings, client)
+        await relay.fan_out()
+        await relay.deliver_due()  # resolves to a public address: sent there, answered 500
+        await relay.deliver_due()  # the retry: the name now resolves to loopback, so it is refused
+    (sent,) = receiver.requests
+    assert sent.url.host == "93.184.216.34" and sent.headers["host"] == "hooks.example"
+    delivery = (await session.execute(select(WebhookDelivery))).scalars().one()
+    assert delivery.attempts == 2 and delivery.last_error.startswith("refused")

@@ -127,3 +127,28 @@ def test_public_addresses_and_allow_listed_hosts_pass() -> None:
     check_webhook_url("https://[64:ff9b::808:808]/hook", frozenset())
     check_webhook_url("http://127.0.0.1:9000/hook", frozenset({"127.0.0.1"}))
     check_webhook_url("http://localhost/hook", frozenset({"localhost"}))
+
+
+def test_pinning_aims_at_the_checked_address_and_keeps_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.security import urls
+
+    monkeypatch.setattr(urls, "_resolve", lambda host: ["93.184.216.34"] if host == "hooks.example" else [])
+    pinned = urls.pin_webhook_url("https://hooks.example:8443/minyi?x=1", frozenset())
+    assert pinned == urls.PinnedTarget(
+        url="https://93.184.216.34:8443/minyi?x=1",
+        host_header="hooks.example:8443",
+        sni_hostname="hooks.example",
+    )
+    plain = urls.pin_webhook_url("http://hooks.example/minyi", frozenset())
+    assert (plain.url, plain.host_header, plain.sni_hostname) == (
+        "http://93.184.216.34/minyi",
+        "hooks.example",
+        None,
+    )
+    # Allow-listed hosts and literal addresses go as they are.
+    assert (
+        urls.pin_webhook_url("http://127.0.0.1:9/x", frozenset({"127.0.0.1"})).url == "http://127.0.0.1:9/x"
+    )
+    assert urls.pin_webhook_url("http://8.8.8.8/x", frozenset()) == urls.PinnedTarget("http://8.8.8.8/x")
+    with pytest.raises(urls.UrlRefused):
+        urls.pin_webhook_url("http://hooks.example:99999/x", frozenset())
