@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.errors import AssignmentNotFound
 from services.routing.schemas import AssignmentCaseBrief, AssignmentDetail, AssignmentView, CoOpinionView
 from services.workflow.views import staff_view
-from shared.db.enums import AssignmentRole, DeadlineKind
+from shared.db.enums import AssignmentRole, AssignmentStatus, DeadlineKind
 from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Grid
 
 _DUE_KINDS = (DeadlineKind.accept.value, DeadlineKind.reply.value, DeadlineKind.co_opinion.value)
@@ -198,8 +198,12 @@ async def assignment_detail(session: AsyncSession, assignment: Assignment) -> As
         for e in view.events
         if e.type != "co_opinion" or _reads_co_opinion(assignment, e.data.get("department_id"))
     ]
+    update: dict[str, Any] = {"events": events}
+    if assignment.status == AssignmentStatus.declined:
+        # A department that sent the case back no longer handles it, so it no longer needs the submitter.
+        update["submitter"] = None
     return AssignmentDetail(
         **_fields(assignment, due),
-        case=view.model_copy(update={"events": events}),
+        case=view.model_copy(update=update),
         co_opinions=await _co_opinions(session, assignment),
     )

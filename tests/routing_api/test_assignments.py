@@ -437,6 +437,20 @@ async def test_declining_the_only_lead_sends_the_case_back_to_received(session, 
     assert twice.status_code == 409
 
 
+async def test_a_declining_department_no_longer_sees_the_submitter(session, client, world):
+    _, assignments = await dispatched_case(
+        session, client, world, category="urban", submitter_name="李四", submitter_phone="13912345678"
+    )
+    a, auth = assignments["urban_mgmt"], world.auth("dept:urban_mgmt")
+    before = (await client.get(_url(a), headers=auth)).json()["case"]["submitter"]
+    assert before == {"name": "李*", "phone": "139****5678"}
+    body = {"reason": "不属于本单位职责范围"}
+    assert (await client.post(_url(a, "decline"), json=body, headers=auth)).status_code == 200
+    after = await client.get(_url(a), headers=auth)
+    assert after.status_code == 200 and after.json()["case"]["submitter"] is None
+    assert "139****5678" not in after.text
+
+
 async def test_declining_one_of_two_answering_departments_keeps_the_case(session, client, world):
     case, assignments = await dispatched_case(session, client, world, category="environment", grid="G2")
     lead, separate = assignments["environment"], assignments["street_office"]
