@@ -1,7 +1,8 @@
 """Test harness: one real PostgreSQL database per run, migrated with Alembic; tables emptied between tests.
 
-TEST_DATABASE_URL names a server to create the run's database on (e.g. this machine's PostgreSQL 15);
-without it an embedded server is started under var/test-pg.
+TEST_DATABASE_URL (or else DATABASE_URL) names a server to create the run's own database on, e.g. this
+machine's PostgreSQL 15; the database named in the URL is never touched. With neither, an embedded server is
+started under var/test.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _drop_database(server_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A URL of a PostgreSQL server the run may create databases on."""
-    explicit = os.environ.get("TEST_DATABASE_URL")
+    explicit = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if explicit:
         yield explicit
         return
