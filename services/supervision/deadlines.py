@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import Update, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,10 @@ CO_OPINION_LEAD_WORKING_DAYS = 5
 FALLBACK_TIER = "week"
 CO_OPINION_EVENT = "co_opinion"  # the case event routing records for a co-handler's opinion
 ANSWERING_ROLES = (AssignmentRole.lead, AssignmentRole.separate)
+
+
+# A deadline still running: neither met nor replaced by a later one.
+_OPEN = and_(Deadline.met_at.is_(None), Deadline.superseded_at.is_(None))
 
 
 def working_days_before(calendar: WorkCalendar, moment: datetime, count: int) -> datetime:
@@ -211,8 +215,7 @@ async def _ensure_co_opinions(
                 .where(
                     Deadline.assignment_id == co.id,
                     Deadline.kind == DeadlineKind.co_opinion,
-                    Deadline.met_at.is_(None),
-                    Deadline.superseded_at.is_(None),
+                    _OPEN,
                     Deadline.due_at != due,
                 )
                 .values(due_at=due)
@@ -230,8 +233,7 @@ async def settle_accepted(session: AsyncSession, case: Case) -> int:
             Deadline.case_id == case.id,
             Deadline.assignment_id == Assignment.id,
             Deadline.kind == DeadlineKind.accept,
-            Deadline.met_at.is_(None),
-            Deadline.superseded_at.is_(None),
+            _OPEN,
             Assignment.accepted_at.is_not(None),
         )
         .values(met_at=Assignment.accepted_at)
@@ -249,8 +251,7 @@ async def supersede_declined(session: AsyncSession, case: Case, at: datetime) ->
         update(Deadline)
         .where(
             Deadline.assignment_id.in_(declined),
-            Deadline.met_at.is_(None),
-            Deadline.superseded_at.is_(None),
+            _OPEN,
         )
         .values(superseded_at=at)
         .execution_options(synchronize_session=False),
@@ -275,8 +276,7 @@ async def settle_replies(session: AsyncSession, case: Case) -> int:
         .where(
             Deadline.case_id == case.id,
             Deadline.kind == DeadlineKind.reply,
-            Deadline.met_at.is_(None),
-            Deadline.superseded_at.is_(None),
+            _OPEN,
             first_reply.is_not(None),
         )
         .values(met_at=first_reply)
@@ -290,8 +290,7 @@ async def settle_replies(session: AsyncSession, case: Case) -> int:
             Deadline.assignment_id == Assignment.id,
             Deadline.kind == DeadlineKind.reply,
             Deadline.round == case.rework_round,
-            Deadline.met_at.is_(None),
-            Deadline.superseded_at.is_(None),
+            _OPEN,
             Assignment.status == AssignmentStatus.replied,
             Assignment.replied_at.is_not(None),
             Assignment.replied_at >= Deadline.starts_at,
@@ -325,8 +324,7 @@ async def settle_co_opinions(session: AsyncSession, case: Case) -> int:
             Deadline.case_id == case.id,
             Deadline.assignment_id == Assignment.id,
             Deadline.kind == DeadlineKind.co_opinion,
-            Deadline.met_at.is_(None),
-            Deadline.superseded_at.is_(None),
+            _OPEN,
             first_opinion.is_not(None),
         )
         .values(met_at=first_opinion)
@@ -361,8 +359,7 @@ async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
         .where(
             Deadline.case_id == case.id,
             Deadline.kind == DeadlineKind.rating,
-            Deadline.met_at.is_(None),
-            Deadline.superseded_at.is_(None),
+            _OPEN,
         )
         .values(superseded_at=at)
         .execution_options(synchronize_session=False)
@@ -396,8 +393,7 @@ async def close_rating_window(session: AsyncSession, case: Case, at: datetime) -
         .where(
             Deadline.case_id == case.id,
             Deadline.kind == DeadlineKind.rating,
-            Deadline.met_at.is_(None),
-            Deadline.superseded_at.is_(None),
+            _OPEN,
         )
         .values(met_at=case.closed_at or at)
         .execution_options(synchronize_session=False),
