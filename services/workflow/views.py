@@ -6,9 +6,9 @@ Personal data appears masked, and never for confidential (保密) cases; unmaski
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,8 @@ from shared.security.pii import decrypt, mask_name, mask_phone
 
 
 class AssignmentBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     department_id: int
     role: str
@@ -24,6 +26,8 @@ class AssignmentBrief(BaseModel):
 
 
 class DeadlineView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: str
     assignment_id: int | None
     round: int
@@ -43,6 +47,8 @@ class EventView(BaseModel):
 
 
 class ReplyView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     assignment_id: int
     department_id: int
@@ -53,6 +59,8 @@ class ReplyView(BaseModel):
 
 
 class FeedbackView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     source: str
     rating: str
     comment: str | None
@@ -106,6 +114,14 @@ def submitter_of(case: Case) -> Submitter | None:
     return Submitter(name=mask_name(name), phone=mask_phone(phone))
 
 
+_CaseRow = TypeVar("_CaseRow", Assignment, Deadline, Reply, Feedback, CaseEvent)
+
+
+async def _rows_of(session: AsyncSession, model: type[_CaseRow], case: Case, *where: Any) -> list[_CaseRow]:
+    query = select(model).where(model.case_id == case.id, *where).order_by(model.id)
+    return list((await session.execute(query)).scalars().all())
+
+
 async def staff_view(session: AsyncSession, case: Case, *, events: bool = True) -> CaseStaffView:
     category_code = (
         await session.scalar(select(Category.code).where(Category.id == case.category_id))
@@ -115,43 +131,7 @@ async def staff_view(session: AsyncSession, case: Case, *, events: bool = True) 
     grid_code = (
         await session.scalar(select(Grid.code).where(Grid.id == case.grid_id)) if case.grid_id else None
     )
-    assignments = (
-        (
-            await session.execute(
-                select(Assignment).where(Assignment.case_id == case.id).order_by(Assignment.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    deadlines = (
-        (
-            await session.execute(
-                select(Deadline)
-                .where(Deadline.case_id == case.id, Deadline.superseded_at.is_(None))
-                .order_by(Deadline.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    replies = (
-        (await session.execute(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id)))
-        .scalars()
-        .all()
-    )
-    feedback = (
-        (await session.execute(select(Feedback).where(Feedback.case_id == case.id).order_by(Feedback.id)))
-        .scalars()
-        .all()
-    )
-    event_rows = (
-        (await session.execute(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
-        .scalars()
-        .all()
-        if events
-        else []
-    )
+    event_rows = await _rows_of(session, CaseEvent, case) if events else []
     return CaseStaffView(
         id=case.id,
         tracking_no=case.tracking_no,
@@ -177,39 +157,13 @@ async def staff_view(session: AsyncSession, case: Case, *, events: bool = True) 
         dispatched_at=case.dispatched_at,
         replied_at=case.replied_at,
         closed_at=case.closed_at,
-        assignments=[
-            AssignmentBrief(id=a.id, department_id=a.department_id, role=a.role, status=a.status)
-            for a in assignments
-        ],
+        assignments=[AssignmentBrief.model_validate(a) for a in await _rows_of(session, Assignment, case)],
         deadlines=[
-            DeadlineView(
-                kind=d.kind,
-                assignment_id=d.assignment_id,
-                round=d.round,
-                tier=d.tier,
-                due_at=d.due_at,
-                met_at=d.met_at,
-            )
-            for d in deadlines
+            DeadlineView.model_validate(d)
+            for d in await _rows_of(session, Deadline, case, Deadline.superseded_at.is_(None))
         ],
-        replies=[
-            ReplyView(
-                id=r.id,
-                assignment_id=r.assignment_id,
-                department_id=r.department_id,
-                reply_class=r.reply_class,
-                text=r.text,
-                round=r.round,
-                created_at=r.created_at,
-            )
-            for r in replies
-        ],
-        feedback=[
-            FeedbackView(
-                source=f.source, rating=f.rating, comment=f.comment, round=f.round, created_at=f.created_at
-            )
-            for f in feedback
-        ],
+        replies=[ReplyView.model_validate(r) for r in await _rows_of(session, Reply, case)],
+        feedback=[FeedbackView.model_validate(f) for f in await _rows_of(session, Feedback, case)],
         events=[
             EventView(
                 type=e.type,
