@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from services.intake import codes, deputies, stations, tracking
-from services.intake.schemas import MAX_ID
 from services.intake.tracking_numbers import TrackingNumbers
 from shared.db.enums import Role
+from shared.db.ids import MAX_ID
 from shared.db.models import Case, Deputy, IntakeCode, Station
 from shared.security.apikeys import Principal
 from shared.web.auth import require_roles

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from services.supervision import apikeys, cases, webhooks
-from services.supervision.schemas import MAX_ID
 from shared.db.enums import Role
 from shared.db.models import ApiKey, Case, WebhookEndpoint
 from shared.security.apikeys import Principal
 from shared.web.auth import AnyKey, require_roles
 from shared.web.db import Session
-from shared.web.pagination import Page, PageParams, Pagination
+from shared.web.pagination import Pagination
+from shared.web.params import PathId
 
 __all__ = [
     "Admin",
@@ -27,10 +26,9 @@ __all__ = [
     "Staff",
     "StaffCase",
     "WebhookManager",
-    "paged",
 ]
 
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Id = PathId
 
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 Staff = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
@@ -52,10 +50,3 @@ async def _own_webhook(webhook_id: Id, principal: WebhookManager, session: Sessi
 StaffCase = Annotated[Case, Depends(_staff_case)]
 JurisdictionKey = Annotated[ApiKey, Depends(_jurisdiction_key)]
 OwnWebhook = Annotated[WebhookEndpoint, Depends(_own_webhook)]
-
-T = TypeVar("T")
-
-
-def paged(rows: Sequence[T], params: PageParams, id_of: Callable[[T], int]) -> Page[T]:
-    """A page from up to ``limit + 1`` fetched rows: the extra row only tells that a next page exists."""
-    return Page[T](items=list(rows[: params.limit]), next_cursor=params.next_cursor([id_of(r) for r in rows]))

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from intake_api.deps import AdminDeputy, AdminKey
 from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS
 from services.intake import deputies
-from services.intake.schemas import MAX_ID, DeputyIn, DeputyOut, DeputyPatch
+from services.intake.schemas import DeputyIn, DeputyOut, DeputyPatch
+from shared.db.ids import MAX_ID
 from shared.web.db import Session
 from shared.web.pagination import Page, Pagination
 
@@ -39,7 +40,7 @@ async def list_deputies(
         active=active,
         station_id=station_id,
     )
-    return Page(items=items[: page.limit], next_cursor=page.next_cursor([d.id for d in items]))
+    return page.page_of(items)
 
 
 @router.get("/{deputy_id}", summary="One deputy", responses=ADMIN_OBJECT_ERRORS)

@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from intake_api.deps import AdminIntakeCode, AdminKey
 from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS
 from services.intake import codes, qr
-from services.intake.schemas import MAX_ID, IntakeCodeIn, IntakeCodeOut
+from services.intake.schemas import IntakeCodeIn, IntakeCodeOut
 from shared.db.enums import IntakeCodeOwner, IntakeCodeStatus
+from shared.db.ids import MAX_ID
 from shared.web.db import Session
 from shared.web.pagination import Page, Pagination
 
@@ -49,7 +50,7 @@ async def list_codes(
         owner_type=owner_type,
         owner_id=owner_id,
     )
-    return Page(items=items[: page.limit], next_cursor=page.next_cursor([c.id for c in items]))
+    return page.page_of(items)
 
 
 @router.get("/{code_id}", summary="One intake code", responses=ADMIN_OBJECT_ERRORS)

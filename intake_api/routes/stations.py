@@ -31,7 +31,7 @@ async def list_stations(
     items = await stations.list_stations(
         session, admin.jurisdiction_id, limit=page.limit, after_id=page.after_id, active=active
     )
-    return Page(items=items[: page.limit], next_cursor=page.next_cursor([s.id for s in items]))
+    return page.page_of(items)
 
 
 @router.get("/{station_id}", summary="One station", responses=ADMIN_OBJECT_ERRORS)

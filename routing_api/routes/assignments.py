@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from routing_api.deps import DepartmentKey, OwnAssignment, Paging, page
+from routing_api.deps import DepartmentKey, OwnAssignment, Pagination
 from services.routing import assignments, views
 from services.routing.schemas import (
     AssignmentDetail,
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/assignments", tags=["assignments"])
 async def list_assignments(
     key: DepartmentKey,
     session: Session,
-    paging: Paging,
+    paging: Pagination,
     status: Annotated[AssignmentStatus | None, Query(description="Only assignments in this state")] = None,
     updated_since: Annotated[
         AwareDatetime | None, Query(description="Only assignments changed at or after this time (ISO 8601)")
@@ -46,7 +46,7 @@ async def list_assignments(
         limit=paging.limit,
         after_id=paging.after_id,
     )
-    return page(rows, paging)
+    return paging.page_of(rows)
 
 
 @router.get("/{assignment_id}", summary="One assignment with its case, timeline and co-opinions")

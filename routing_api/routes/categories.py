@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from routing_api.deps import AdminKey, Paging, PathId, page
+from routing_api.deps import AdminKey, Pagination, PathId
 from services.routing import taxonomy
 from services.routing.schemas import CategoryIn, CategoryOut, CategoryPatch
 from shared.web.db import Session
@@ -19,11 +19,11 @@ async def create_category(data: CategoryIn, key: AdminKey, session: Session) -> 
 
 
 @router.get("", summary="List categories (by id)")
-async def list_categories(key: AdminKey, session: Session, paging: Paging) -> Page[CategoryOut]:
+async def list_categories(key: AdminKey, session: Session, paging: Pagination) -> Page[CategoryOut]:
     rows = await taxonomy.list_categories(
         session, key.jurisdiction_id, limit=paging.limit, after_id=paging.after_id
     )
-    return page(rows, paging)
+    return paging.page_of(rows)
 
 
 @router.get("/{category_id}", summary="One category")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from routing_api.deps import AdminKey, Paging, PathId, page
+from routing_api.deps import AdminKey, Pagination, PathId
 from services.routing import taxonomy
 from services.routing.schemas import CommitteeIn, CommitteeOut, CommitteePatch
 from shared.web.db import Session
@@ -19,11 +19,11 @@ async def create_committee(data: CommitteeIn, key: AdminKey, session: Session) -
 
 
 @router.get("", summary="List committees (by id)")
-async def list_committees(key: AdminKey, session: Session, paging: Paging) -> Page[CommitteeOut]:
+async def list_committees(key: AdminKey, session: Session, paging: Pagination) -> Page[CommitteeOut]:
     rows = await taxonomy.list_committees(
         session, key.jurisdiction_id, limit=paging.limit, after_id=paging.after_id
     )
-    return page(rows, paging)
+    return paging.page_of(rows)
 
 
 @router.get("/{committee_id}", summary="One committee")

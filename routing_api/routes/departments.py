@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from routing_api.deps import AdminKey, Paging, PathId, page
+from routing_api.deps import AdminKey, Pagination, PathId
 from services.routing import taxonomy
 from services.routing.schemas import DepartmentIn, DepartmentOut, DepartmentPatch
 from shared.web.db import Session
@@ -19,11 +19,11 @@ async def create_department(data: DepartmentIn, key: AdminKey, session: Session)
 
 
 @router.get("", summary="List departments (by id)")
-async def list_departments(key: AdminKey, session: Session, paging: Paging) -> Page[DepartmentOut]:
+async def list_departments(key: AdminKey, session: Session, paging: Pagination) -> Page[DepartmentOut]:
     rows = await taxonomy.list_departments(
         session, key.jurisdiction_id, limit=paging.limit, after_id=paging.after_id
     )
-    return page(rows, paging)
+    return paging.page_of(rows)
 
 
 @router.get("/{department_id}", summary="One department")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from routing_api.deps import AdminKey, Paging, PathId, page
+from routing_api.deps import AdminKey, Pagination, PathId
 from services.routing import taxonomy
 from services.routing.schemas import GridIn, GridOut, GridPatch
 from shared.web.db import Session
@@ -19,11 +19,11 @@ async def create_grid(data: GridIn, key: AdminKey, session: Session) -> GridOut:
 
 
 @router.get("", summary="List grids (by id)")
-async def list_grids(key: AdminKey, session: Session, paging: Paging) -> Page[GridOut]:
+async def list_grids(key: AdminKey, session: Session, paging: Pagination) -> Page[GridOut]:
     rows = await taxonomy.list_grids(
         session, key.jurisdiction_id, limit=paging.limit, after_id=paging.after_id
     )
-    return page(rows, paging)
+    return paging.page_of(rows)
 
 
 @router.get("/{grid_id}", summary="One grid")

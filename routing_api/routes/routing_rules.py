@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from routing_api.deps import AdminKey, Paging, PathId, page
+from routing_api.deps import AdminKey, Pagination, PathId
 from services.routing import rules
 from services.routing.schemas import RuleIn, RuleOut, RulePatch
 from shared.web.db import Session
@@ -19,9 +19,9 @@ async def create_rule(data: RuleIn, key: AdminKey, session: Session) -> RuleOut:
 
 
 @router.get("", summary="List routing rules (by id)")
-async def list_rules(key: AdminKey, session: Session, paging: Paging) -> Page[RuleOut]:
+async def list_rules(key: AdminKey, session: Session, paging: Pagination) -> Page[RuleOut]:
     rows = await rules.list_rules(session, key.jurisdiction_id, limit=paging.limit, after_id=paging.after_id)
-    return page(rows, paging)
+    return paging.page_of(rows)
 
 
 @router.get("/{rule_id}", summary="One routing rule")

@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shared.db.enums import DeputyLevel, IntakeCodeOwner, Rating, RequestType, StationKind, Urgency
-
-MAX_ID = 2**63 - 1  # bigint: larger ids would reach the database as an error rather than a miss
+from shared.db.ids import DbId
 
 
 def _has_invalid_chars(value: str) -> bool:
@@ -57,7 +56,7 @@ def _blank_to_none(value: Any) -> Any:
 
 
 Blank = BeforeValidator(_blank_to_none)
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = DbId
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS-84 latitude")]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS-84 longitude")]
 GridCode = Annotated[str, Field(max_length=32), text("网格编码", 32, required=True)]

@@ -10,6 +10,7 @@ from services.routing.assignments import reopen_for_rework
 from services.routing.dispatch import dispatch_case
 from services.routing.repository import lock_case
 from shared.db.enums import CaseStatus
+from shared.db.ids import MAX_ID
 from shared.db.models import Assignment
 from shared.errors import Unprocessable
 from shared.events.inbox import ReceivedEvent
@@ -17,12 +18,10 @@ from shared.events.inbox import ReceivedEvent
 # The worker subscribes the routing service to these event types.
 SUBSCRIBED_EVENTS = ("case.received", "case.rework")
 
-_MAX_ID = 2**63 - 1
-
 
 def _case_id(event: ReceivedEvent) -> int:
     value = event.data.get("case_id")
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_ID:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise Unprocessable("事件缺少有效的 case_id")
     return value
 

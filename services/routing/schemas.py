@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.workflow.views import CaseStaffView
-
-MAX_ID = 2**63 - 1  # Postgres bigint; larger ids can name nothing
+from shared.db.ids import DbId
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -44,7 +43,7 @@ def _reject_null(value: Any) -> Any:
     return value
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Id = DbId
 GridCode = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_check_code)]
 CommitteeCode = GridCode
 CategoryCode = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_code)]

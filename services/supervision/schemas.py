@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared.db.enums import EVENT_TYPES, CaseStatus, Role
+from shared.db.ids import MAX_ID
 
 # The largest id a BIGINT column holds; larger numbers are refused before they reach the database.
-MAX_ID = 2**63 - 1
 # Dates and times outside these years are refused: deadline arithmetic and the database stay in range.
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 

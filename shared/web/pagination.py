@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
+from shared.db.ids import MAX_ID
 from shared.errors import Unprocessable
 
 T = TypeVar("T")
@@ -31,7 +33,7 @@ def decode_cursor(cursor: str) -> int:
         if prefix != "id":
             raise ValueError(prefix)
         last_id = int(value)
-        if not 0 <= last_id < 2**63:  # a BIGINT id; anything else would fail in the database driver
+        if not 0 <= last_id <= MAX_ID:
             raise ValueError(value)
         return last_id
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
@@ -46,6 +48,12 @@ class PageParams:
     def next_cursor(self, ids: list[int]) -> str | None:
         """Given the ids of up to limit + 1 fetched rows, the cursor of the next page (or None)."""
         return encode_cursor(ids[self.limit - 1]) if len(ids) > self.limit else None
+
+    def page_of(self, rows: Sequence[T]) -> Page[T]:
+        """The page from up to limit + 1 rows (each with an ``id``) fetched in page order; the extra row only
+        tells that another page follows."""
+        ids = [int(getattr(row, "id")) for row in rows]  # noqa: B009 (rows of any model with an id)
+        return Page[T](items=list(rows[: self.limit]), next_cursor=self.next_cursor(ids))
 
 
 def _page_params(

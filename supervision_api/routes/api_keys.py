@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from services.supervision import apikeys
 from services.supervision.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from shared.web.pagination import Page
-from supervision_api.deps import Admin, JurisdictionKey, Pagination, Session, paged
+from supervision_api.deps import Admin, JurisdictionKey, Pagination, Session
 
 router = APIRouter(tags=["api-keys"])
 
@@ -30,7 +30,7 @@ async def list_keys(principal: Admin, session: Session, page: Pagination) -> Pag
     rows = await apikeys.list_api_keys(
         session, principal.jurisdiction_id, limit=page.limit, after_id=page.after_id
     )
-    return paged([ApiKeyOut.model_validate(row) for row in rows], page, lambda key: key.id)
+    return page.page_of([ApiKeyOut.model_validate(row) for row in rows])
 
 
 @router.get("/v1/api-keys/{key_id}", summary="One key")

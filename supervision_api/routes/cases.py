@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from services.supervision import cases
-from services.supervision.schemas import MAX_ID, CaseFilters, CaseSummary
+from services.supervision.schemas import CaseFilters, CaseSummary
 from services.workflow.views import CaseStaffView
 from shared.db.enums import CaseStatus
+from shared.db.ids import MAX_ID
 from shared.web.pagination import Page
-from supervision_api.deps import Pagination, Session, Staff, StaffCase, paged
+from supervision_api.deps import Pagination, Session, Staff, StaffCase
 
 router = APIRouter(tags=["cases"])
 
@@ -55,7 +56,7 @@ async def search_cases(
     rows = await cases.search_cases(
         session, principal.jurisdiction_id, filters, limit=page.limit, before_id=page.after_id
     )
-    return paged(rows, page, lambda case: case.id)
+    return page.page_of(rows)
 
 
 @router.get("/v1/cases/{case_id}", summary="Everything about one case")

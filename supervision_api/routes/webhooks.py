@@ -14,7 +14,7 @@ from services.supervision.schemas import (
     WebhookUpdate,
 )
 from shared.web.pagination import Page
-from supervision_api.deps import OwnWebhook, Pagination, Session, WebhookManager, paged
+from supervision_api.deps import OwnWebhook, Pagination, Session, WebhookManager
 
 router = APIRouter(tags=["webhooks"])
 
@@ -30,7 +30,7 @@ async def create_webhook(principal: WebhookManager, session: Session, body: Webh
 @router.get("/v1/webhooks", summary="The endpoints the caller manages")
 async def list_webhooks(principal: WebhookManager, session: Session, page: Pagination) -> Page[WebhookOut]:
     rows = await webhooks.list_webhooks(session, principal, limit=page.limit, after_id=page.after_id)
-    return paged([WebhookOut.model_validate(row) for row in rows], page, lambda endpoint: endpoint.id)
+    return page.page_of([WebhookOut.model_validate(row) for row in rows])
 
 
 @router.get("/v1/webhooks/{webhook_id}", summary="One endpoint")
@@ -57,4 +57,4 @@ async def rotate_secret(endpoint: OwnWebhook, session: Session) -> WebhookSecret
 @router.get("/v1/webhooks/{webhook_id}/deliveries", summary="Deliveries to the endpoint, newest first")
 async def list_deliveries(endpoint: OwnWebhook, session: Session, page: Pagination) -> Page[DeliveryOut]:
     rows = await webhooks.list_deliveries(session, endpoint, limit=page.limit, before_id=page.after_id)
-    return paged(rows, page, lambda delivery: delivery.id)
+    return page.page_of(rows)
