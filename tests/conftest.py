@@ -23,6 +23,7 @@ from shared.db.engine import build_engine, session_factory, sync_url
 from shared.db.migrate import upgrade
 from shared.db.models import Base
 from shared.settings import get_settings
+from tests.factories import World, build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,3 +93,11 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session for arranging and inspecting data; commit explicitly to make rows visible to the apps."""
     async with session_factory(engine)() as session:
         yield session
+
+
+@pytest.fixture
+async def world(session: AsyncSession) -> World:
+    """The jurisdiction GS of tests/factories.py, committed so the apps under test see it."""
+    world = await build_world(session)
+    await session.commit()
+    return world

@@ -16,17 +16,10 @@ from services.workflow import SYSTEM, change_status
 from shared.db.enums import AssignmentRole, AssignmentStatus, CaseStatus
 from shared.db.models import Assignment, Case, Reply
 from tests.asgi import client_for, running
-from tests.factories import World, build_world
+from tests.factories import World
 
 PHONE = "13812345678"
 NAME = "张三丰"
-
-
-@pytest.fixture
-async def world(session: AsyncSession) -> World:
-    world = await build_world(session)
-    await session.commit()
-    return world
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,19 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from routing_api.app import create_app
 from shared.db.models import Assignment, Case
+from shared.events.relay import event_body
 from shared.security.keys import derived_webhook_secret
 from shared.settings import get_settings
 from shared.webhooks import signed_headers
 from tests.asgi import client_for, running
-from tests.factories import World, build_world
+from tests.factories import World
 from tests.services.routing.cases import new_case
-
-
-@pytest.fixture
-async def world(session: AsyncSession) -> World:
-    world = await build_world(session)
-    await session.commit()
-    return world
 
 
 @pytest.fixture
@@ -45,9 +39,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 def signed(event_type: str, data: dict[str, Any], msg_id: str | None = None) -> tuple[bytes, dict[str, str]]:
     """An internal event body and the headers the relay would send with it to the routing service."""
-    body = json.dumps(
-        {"type": event_type, "timestamp": "2026-11-22T08:00:00+00:00", "data": data}, ensure_ascii=False
-    ).encode()
+    body = event_body(event_type, datetime(2026, 11, 22, 8, tzinfo=UTC), data)
     secret = derived_webhook_secret(get_settings().secret_key, "routing")
     return body, signed_headers(secret, msg_id or f"msg_{uuid.uuid4().hex}", body)
 

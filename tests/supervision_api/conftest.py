@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.settings import Settings, get_settings
 from supervision_api.app import create_app
 from tests.asgi import client_for, running
-from tests.factories import World, build_world
 
 
 @pytest.fixture
@@ -26,13 +25,6 @@ async def app(engine: AsyncEngine) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as client:
         yield client
-
-
-@pytest.fixture
-async def world(session: AsyncSession) -> World:
-    world = await build_world(session)
-    await session.commit()
-    return world
 
 
 @pytest.fixture
