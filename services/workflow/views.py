@@ -122,7 +122,7 @@ async def _rows_of(session: AsyncSession, model: type[_CaseRow], case: Case, *wh
     return list((await session.execute(query)).scalars().all())
 
 
-async def staff_view(session: AsyncSession, case: Case, *, events: bool = True) -> CaseStaffView:
+async def staff_view(session: AsyncSession, case: Case) -> CaseStaffView:
     category_code = (
         await session.scalar(select(Category.code).where(Category.id == case.category_id))
         if case.category_id
@@ -131,7 +131,6 @@ async def staff_view(session: AsyncSession, case: Case, *, events: bool = True) 
     grid_code = (
         await session.scalar(select(Grid.code).where(Grid.id == case.grid_id)) if case.grid_id else None
     )
-    event_rows = await _rows_of(session, CaseEvent, case) if events else []
     return CaseStaffView(
         id=case.id,
         tracking_no=case.tracking_no,
@@ -174,6 +173,6 @@ async def staff_view(session: AsyncSession, case: Case, *, events: bool = True) 
                 to_status=e.to_status,
                 data=e.data,
             )
-            for e in event_rows
+            for e in await _rows_of(session, CaseEvent, case)
         ],
     )
