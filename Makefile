@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate migration clean-db
+.PHONY: run test lint format migrate migration clean-db bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,14 @@ migrate: $(STAMP)
 ## migration m="message": autogenerate a new Alembic revision
 migration: $(STAMP)
 	$(BIN)/minyi revision "$(m)"
+
+## bench: benchmarks on free loopback ports (QUICK=1: a short run; BENCH_ARGS="--only intake form pipeline dataset")
+bench: $(STAMP)
+	@need=""; \
+	command -v wrk >/dev/null 2>&1 || need="$$need wrk"; \
+	command -v pgbench >/dev/null 2>&1 || need="$$need postgresql-client"; \
+	if [ -n "$$need" ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends $$need; \
+	fi
+	$(BIN)/python -m bench $(if $(filter-out 0,$(QUICK)),--quick) $(BENCH_ARGS)

@@ -1,0 +1,172 @@
+"""The table printed after a run: headline figures per scenario, with the baseline beside them when
+bench/results/baseline-main.json exists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BASELINE = RESULTS / "baseline-main.json"
+
+Figures = dict[str, list[tuple[str, Any]]]
+
+
+def _get(data: dict[str, Any], *path: str | int) -> Any:
+    current: Any = data
+    for key in path:
+        if isinstance(current, dict) and isinstance(key, str):
+            current = current.get(key)
+        elif isinstance(current, list) and isinstance(key, int) and -len(current) <= key < len(current):
+            current = current[key]
+        else:
+            return None
+    return current
+
+
+def headline(results: dict[str, Any]) -> Figures:
+    """Scenario -> [(figure, value)]; the same labels for a run and its baseline."""
+    out: Figures = {}
+    intake = results.get("intake")
+    if intake:
+        ol = intake.get("open_loop_half_pgbench", {})
+        out["1 intake (POST JSON, c=16)"] = [
+            ("intake workers", intake.get("service_workers")),
+            ("HTTP submissions/s (wrk)", _get(intake, "http", "rate")),
+            ("HTTP p50 / p99 ms", _pair(_get(intake, "http", "p50_ms"), _get(intake, "http", "p99_ms"))),
+            ("HTTP non-2xx", _get(intake, "http", "non_2xx")),
+            ("pgbench same inserts tx/s", _get(intake, "pgbench", "rate")),
+            (
+                "pgbench p50 / p99 ms",
+                _pair(_get(intake, "pgbench", "p50_ms"), _get(intake, "pgbench", "p99_ms")),
+            ),
+            ("ratio HTTP / pgbench", intake.get("ratio_http_to_pgbench")),
+            ("open loop target -> ok/s", _pair(ol.get("target_rate"), ol.get("achieved_rate"), " -> ")),
+            ("open loop p50 / p99 ms (target p99 <= 50)", _pair(ol.get("p50_ms"), ol.get("p99_ms"))),
+            ("open loop errors / timeouts", _pair(ol.get("errors"), ol.get("timeouts"))),
+        ]
+    form = results.get("form")
+    if form:
+        out["2 form page (GET /c/{token}, c=16)"] = [
+            ("pages/s (wrk)", _get(form, "http", "rate")),
+            ("p50 / p99 ms", _pair(_get(form, "http", "p50_ms"), _get(form, "http", "p99_ms"))),
+            ("non-2xx", _get(form, "http", "non_2xx")),
+        ]
+    pipeline = results.get("pipeline")
+    if pipeline:
+        rows: list[tuple[str, Any]] = []
+        for run in pipeline.get("rates", []):
+            rate = f"{run['rate']:g}/s"
+            sub = run["submissions"]
+            d = run["delays"]
+            backlog = next(
+                (v for k, v in run.items() if k.startswith("backlog_") and k.endswith("_after")), {}
+            )
+            rows += [
+                (
+                    f"{rate} offered -> ok/s (client kept schedule)",
+                    f"{sub['target_rate']:g} -> {sub['achieved_rate']}"
+                    f" ({'yes' if sub['client_kept_schedule'] else 'NO'})",
+                ),
+                (f"{rate} submit p50 / p99 ms", _pair(sub.get("p50_ms"), sub.get("p99_ms"))),
+                (f"{rate} to dispatched p50/p95/max ms", _triple(d["to_dispatched"])),
+                (f"{rate} to deadlines p50/p95/max ms", _triple(d["to_deadlines"])),
+                (f"{rate} to webhook p50/p95/max ms", _triple(d["to_webhook"])),
+                (f"{rate} webhooks received / cases", f"{d['to_webhook']['n']} / {d['cases']}"),
+                (
+                    f"{rate} backlog after 5s (case/outbox/deliv/hook)",
+                    "/".join(str(v) for v in backlog.values()),
+                ),
+                (f"{rate} client CPU s", sub.get("client_cpu_seconds")),
+            ]
+        rows.append(("highest rate with webhook p95 <= 300 ms", pipeline.get("highest_rate_meeting_target")))
+        rows.append(("bad signatures / duplicates", _pair(_get(pipeline, "receiver", "bad_signatures"),
+                                                          _get(pipeline, "receiver", "duplicates"))))  # fmt: skip
+        out["3 pipeline (minyi up, open loop)"] = rows
+    dataset = results.get("dataset")
+    if dataset:
+        if not dataset.get("available"):
+            out["4 dataset + hot reads"] = [("status", "not available")]
+        else:
+            rows = [("cases loaded", dataset.get("cases")), ("load seconds", dataset.get("wall_seconds"))]
+            for read in dataset.get("hot_reads") or []:
+                name = str(read.get("name", read.get("query", "?")))[:40]
+                value = next((read[k] for k in ("p50_ms", "median_ms", "ms", "seconds") if k in read), None)
+                rows.append((f"{name} (ms)", value))
+            out["4 dataset + hot reads"] = rows
+    memory = results.get("memory")
+    if memory:
+        processes = memory.get("processes", [])
+        rows = [
+            (f"{p['group']}: {p['process']}"[:60], p["rss_mib"])
+            for p in processes
+            if p["group"] != "postgres"
+        ]
+        pg = [p["rss_mib"] for p in processes if p["group"] == "postgres"]
+        if pg:
+            rows.append((f"postgres: {len(pg)} processes (shared memory counted in each)", round(sum(pg), 1)))
+        rows.append(("total without postgres MiB", round(sum(p["rss_mib"] for p in processes) - sum(pg), 1)))
+        rows.append(("total MiB", memory.get("total_mib")))
+        out["5 memory RSS MiB (after pipeline)"] = rows
+    return out
+
+
+def _pair(a: Any, b: Any, sep: str = " / ") -> str:
+    return f"{_fmt(a)}{sep}{_fmt(b)}"
+
+
+def _triple(d: dict[str, Any]) -> str:
+    return " / ".join(_fmt(d.get(k)) for k in ("p50_ms", "p95_ms", "max_ms")) + f" (n={d.get('n')})"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def load_baseline(path: Path = BASELINE) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def table(results: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    now = headline(results.get("scenarios", {}))
+    before = headline(baseline.get("scenarios", {})) if baseline else {}
+    env = results.get("environment", {})
+    lines = [
+        f"Minyi benchmarks ({'QUICK' if results.get('quick') else 'full'}) - commit {str(env.get('git_commit'))[:10]}"
+        f"{' (dirty)' if env.get('git_dirty') else ''}, {env.get('cores')} cores {env.get('cpu_model')},"
+        f" PostgreSQL {env.get('postgres')}",
+        "NOTE: a shared 2-core machine (others run tests meanwhile): figures are noisy; compare ratios and medians.",
+    ]
+    if baseline:
+        benv = baseline.get("environment", {})
+        lines.append(
+            f"before = bench/results/baseline-main.json (commit {str(benv.get('git_commit'))[:10]},"
+            f" {'QUICK' if baseline.get('quick') else 'full'} run)"
+        )
+    for scenario, rows in now.items():
+        old = dict(before.get(scenario, []))
+        width = max([len(label) for label, _ in rows] + [20])
+        lines.append("")
+        lines.append(f"== {scenario}")
+        header = f"  {'figure':<{width}}  {'now':>24}"
+        if baseline:
+            header += f"  {'before':>24}"
+        lines.append(header)
+        for label, value in rows:
+            line = f"  {label:<{width}}  {_fmt(value):>24}"
+            if baseline:
+                line += f"  {_fmt(old.get(label)):>24}"
+            lines.append(line)
+    lines.append("")
+    lines.append(f"load generators: {env.get('loadgen')}; wrk {env.get('wrk')}; {env.get('pgbench')}")
+    return "\n".join(lines)

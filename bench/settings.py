@@ -1,0 +1,45 @@
+"""Durations and sizes of a run: the full run, or `--quick` (QUICK=1)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Settings:
+    quick: bool = False
+    warmup_seconds: float = 3
+    intake_seconds: float = 30
+    open_seconds: float = 10
+    form_seconds: float = 15
+    pipeline_rates: tuple[float, ...] = (50, 100, 200)
+    pipeline_seconds: float = 60
+    backlog_after_seconds: float = 5
+    drain_seconds: float = 90
+    dataset_cases: int = 1_000_000
+    dataset_months: int = 12
+    client_processes: int = 2
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def for_run(cls, quick: bool) -> Settings:
+        if not quick:
+            return cls()
+        return cls(
+            quick=True,
+            warmup_seconds=2,
+            intake_seconds=10,
+            open_seconds=5,
+            form_seconds=5,
+            pipeline_rates=(50, 200),
+            pipeline_seconds=15,
+            drain_seconds=30,
+            dataset_cases=50_000,
+            dataset_months=3,
+        )
+
+    def log(self, message: str) -> None:
+        sys.stderr.write(f"[bench {time.monotonic() - self.started:6.1f}s] {message}\n")
+        sys.stderr.flush()
