@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from intake_api.routes import deputies, intake_codes, pages, public, stations
+from services.intake.directory import Directory
+from services.intake.scans import ScanCounter
 from services.intake.tracking_numbers import TrackingNumbers
 from shared.settings import get_settings
 from shared.web.app import create_service_app
@@ -31,15 +33,42 @@ detail per field.
 """
 
 
+# Scans are added to the database in batches this often (and at shutdown).
+SCAN_FLUSH_SECONDS = 1.0
+
+
+def _autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The citizens' hot paths run single statements, each its own transaction: no BEGIN/COMMIT round
+    trips. No pre-ping either (a round trip per checkout); a connection the server dropped fails one
+    request and makes the pool replace every connection older than it."""
+    settings = get_settings()
+    return create_async_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": "minyi-intake", "timezone": "UTC"}},
+    )
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # One allocator per process: it hands out tracking numbers from blocks reserved in the database.
+    # Per process: tracking numbers handed out from blocks reserved in the database, the codes' cached
+    # facts, and scan counts waiting to be written.
     numbers = TrackingNumbers.with_own_pool(app.state.engine, get_settings().tracking_block_size)
+    autocommit = _autocommit_engine(app.state.engine)
+    scans = ScanCounter(app.state.engine)
     app.state.tracking_numbers = numbers
+    app.state.autocommit_engine = autocommit
+    app.state.directory = Directory()
+    app.state.scans = scans
     try:
-        yield
+        async with scans.flushing_every(SCAN_FLUSH_SECONDS):
+            yield
     finally:
         await numbers.aclose()
+        await autocommit.dispose()
 
 
 def create_app(engine: AsyncEngine | None = None) -> FastAPI:

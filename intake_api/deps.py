@@ -3,11 +3,15 @@ key's jurisdiction (another jurisdiction's id is a 404), the citizen's case behi
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.intake import codes, deputies, stations, tracking
+from services.intake.directory import Directory
+from services.intake.scans import ScanCounter
 from services.intake.tracking_numbers import TrackingNumbers
 from shared.db.enums import Role
 from shared.db.ids import MAX_ID
@@ -63,4 +67,32 @@ def _tracking_numbers(request: Request) -> TrackingNumbers:
     return numbers
 
 
+def _directory(request: Request) -> Directory:
+    directory: Directory = request.app.state.directory
+    return directory
+
+
+def _scans(request: Request) -> ScanCounter:
+    scans: ScanCounter = request.app.state.scans
+    return scans
+
+
+async def _autocommit(request: Request) -> AsyncIterator[AsyncConnection]:
+    engine: AsyncEngine = request.app.state.autocommit_engine
+    async with engine.connect() as connection:
+        yield connection
+
+
+async def forget_cached_codes(request: Request) -> AsyncIterator[None]:
+    """For the admin routers: after a change to stations, deputies or codes has committed, this process
+    reads codes afresh at once (other processes within the directory's few seconds)."""
+    yield
+    if request.method not in ("GET", "HEAD"):
+        _directory(request).clear()
+
+
 Numbers = Annotated[TrackingNumbers, Depends(_tracking_numbers)]
+CodeDirectory = Annotated[Directory, Depends(_directory)]
+Scans = Annotated[ScanCounter, Depends(_scans)]
+# A connection whose every statement is its own transaction, for the citizens' one-statement paths.
+Autocommit = Annotated[AsyncConnection, Depends(_autocommit, scope="function")]

@@ -29,6 +29,8 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates ship with the code: compile each once per process, never stat the file per render.
+    auto_reload=False,
 )
 _env.filters["local"] = local_time
 templates = Jinja2Templates(env=_env)

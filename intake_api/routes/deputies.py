@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from intake_api.deps import AdminDeputy, AdminKey
+from intake_api.deps import AdminDeputy, AdminKey, forget_cached_codes
 from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS
 from services.intake import deputies
 from services.intake.schemas import DeputyIn, DeputyOut, DeputyPatch
@@ -14,7 +14,7 @@ from shared.db.ids import MAX_ID
 from shared.web.db import Session
 from shared.web.pagination import Page, Pagination
 
-router = APIRouter(prefix="/v1/deputies", tags=["deputies"])
+router = APIRouter(prefix="/v1/deputies", tags=["deputies"], dependencies=[Depends(forget_cached_codes)])
 
 
 @router.post("", status_code=201, summary="Create a deputy", responses=ADMIN_ERRORS)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from intake_api.deps import AdminIntakeCode, AdminKey
+from intake_api.deps import AdminIntakeCode, AdminKey, forget_cached_codes
 from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS
 from services.intake import codes, qr
 from services.intake.schemas import IntakeCodeIn, IntakeCodeOut
@@ -16,7 +16,9 @@ from shared.db.ids import MAX_ID
 from shared.web.db import Session
 from shared.web.pagination import Page, Pagination
 
-router = APIRouter(prefix="/v1/intake-codes", tags=["intake codes"])
+router = APIRouter(
+    prefix="/v1/intake-codes", tags=["intake codes"], dependencies=[Depends(forget_cached_codes)]
+)
 
 
 @router.post(

@@ -7,13 +7,15 @@ from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from intake_api.deps import AccessKey, Numbers, TrackingNo
+from intake_api.deps import AccessKey, Autocommit, CodeDirectory, Numbers, Scans, TrackingNo
 from intake_api.forms import messages_by_field, parse, read_fields
 from intake_api.rendering import code_gone, not_found, render
 from services.intake import form_keys, submission, tracking
+from services.intake.directory import Directory
 from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound
-from services.intake.form_page import intake_form
+from services.intake.form_page import open_form
 from services.intake.schemas import FeedbackIn, SubmissionIn
 from services.intake.submission import track_path, track_url
 from services.intake.tracking_numbers import TrackingNumbers
@@ -35,9 +37,11 @@ def _code_problem(request: Request, exc: IntakeCodeNotFound | IntakeCodeGone) ->
 
 
 @router.get("/c/{token}", summary="The intake form (HTML)", response_class=HTMLResponse)
-async def intake_page(request: Request, token: str, session: Session) -> Response:
+async def intake_page(
+    request: Request, token: str, connection: Autocommit, directory: CodeDirectory, scans: Scans
+) -> Response:
     try:
-        form = await intake_form(session, token, count_scan=True)
+        form = await open_form(connection, directory, token, scans=scans)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
         return _code_problem(request, exc)
     return render(request, "intake_form.html", {"form": form, "values": {}, "errors": {}})
@@ -49,21 +53,29 @@ async def intake_page(request: Request, token: str, session: Session) -> Respons
     description="urlencoded or multipart; 303 to the receipt page, or the form again with messages (422).",
     response_class=HTMLResponse,
 )
-async def submit_form(request: Request, token: str, session: Session, numbers: Numbers) -> Response:
+async def submit_form(
+    request: Request, token: str, connection: Autocommit, directory: CodeDirectory, numbers: Numbers
+) -> Response:
     values = await read_fields(request, _FORM_FIELDS)
     try:
-        return await _submit(request, session, numbers, token, values)
+        return await _submit(request, connection, directory, numbers, token, values)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
         return _code_problem(request, exc)
 
 
 async def _submit(
-    request: Request, session: Session, numbers: TrackingNumbers, token: str, values: dict[str, str]
+    request: Request,
+    connection: AsyncConnection,
+    directory: Directory,
+    numbers: TrackingNumbers,
+    token: str,
+    values: dict[str, str],
 ) -> Response:
     submission_key = values.get("submission_key")
     try:
         result = await submission.submit_case(
-            session,
+            connection,
+            directory,
             numbers,
             token,
             parse(SubmissionIn, {k: v for k, v in values.items() if k != "submission_key"}),
@@ -71,7 +83,7 @@ async def _submit(
             submission_key=submission_key,
         )
     except Unprocessable as exc:
-        form = await intake_form(session, token, count_scan=False)
+        form = await open_form(connection, directory, token)
         if submission_key is not None and form_keys.is_issued(submission_key):
             # Nothing was created: the corrected form keeps its key, so its double tap is still one case.
             form = replace(form, submission_key=submission_key)

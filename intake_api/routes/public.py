@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from intake_api.deps import Numbers, PublicCase, PublicCaseForRating
+from intake_api.deps import Autocommit, CodeDirectory, Numbers, PublicCase, PublicCaseForRating
 from intake_api.openapi import errors
 from services.intake import submission, tracking
 from services.intake.schemas import FeedbackIn, FeedbackOut, PublicCaseView, SubmissionIn, SubmissionOut
@@ -37,7 +37,8 @@ router = APIRouter(prefix="/v1/public", tags=["public"])
 async def submit_case(
     token: str,
     body: SubmissionIn,
-    session: Session,
+    connection: Autocommit,
+    directory: CodeDirectory,
     numbers: Numbers,
     response: Response,
     idempotency_key: Annotated[
@@ -45,7 +46,7 @@ async def submit_case(
     ] = None,
 ) -> SubmissionOut:
     result = await submission.submit_case(
-        session, numbers, token, body, source="api", submission_key=idempotency_key or None
+        connection, directory, numbers, token, body, source="api", submission_key=idempotency_key or None
     )
     if not result.created:
         response.status_code = 200

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from intake_api.deps import AdminKey, AdminStation
+from intake_api.deps import AdminKey, AdminStation, forget_cached_codes
 from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS
 from services.intake import stations
 from services.intake.schemas import StationIn, StationOut, StationPatch
 from shared.web.db import Session
 from shared.web.pagination import Page, Pagination
 
-router = APIRouter(prefix="/v1/stations", tags=["stations"])
+router = APIRouter(prefix="/v1/stations", tags=["stations"], dependencies=[Depends(forget_cached_codes)])
 
 
 @router.post("", status_code=201, summary="Create a station", responses=ADMIN_ERRORS)

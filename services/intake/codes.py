@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
@@ -117,10 +116,3 @@ async def revoke_code(session: AsyncSession, code: IntakeCode) -> IntakeCodeOut:
         code.revoked_at = datetime.now(UTC)
         await session.flush()
     return await code_out(session, code)
-
-
-async def count_scan(session: AsyncSession, code_id: int) -> None:
-    # One atomic UPDATE: concurrent scans never lose a count.
-    await session.execute(
-        update(IntakeCode).where(IntakeCode.id == code_id).values(scan_count=IntakeCode.scan_count + 1)
-    )

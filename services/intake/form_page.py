@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.intake import codes, form_keys, repository
-from services.intake.labels import DEPUTY_LEVEL_LABELS, REQUEST_TYPE_LABELS, URGENCY_LABELS
-from services.intake.submission import active_code
+from services.intake import form_keys
+from services.intake.directory import Categories, Directory, code_is_open
+from services.intake.errors import IntakeCodeGone
+from services.intake.labels import REQUEST_TYPE_LABELS, URGENCY_LABELS
+from services.intake.scans import ScanCounter
 
 
 @dataclass(frozen=True)
@@ -32,30 +34,40 @@ class IntakeForm:
     submission_key: str
 
 
-async def intake_form(session: AsyncSession, token: str, *, count_scan: bool) -> IntakeForm:
-    """The form of an active code (404 unknown, 410 revoked); ``count_scan`` for an actual scan."""
-    owner = await active_code(session, token)
-    if count_scan:
-        await codes.count_scan(session, owner.code.id)
-    categories = await repository.active_categories(session, owner.code.jurisdiction_id)
-    tops = [c for c in categories if c.parent_id is None]
-    children: dict[int, list[Choice]] = {top.id: [] for top in tops}
-    for category in categories:
-        if category.parent_id is not None and category.parent_id in children:
-            children[category.parent_id].append(Choice(category.code, category.name))
-    if owner.deputy is not None:
-        title = DEPUTY_LEVEL_LABELS.get(owner.deputy.level, "人大代表")
-    else:
-        title = (owner.station.address or "") if owner.station is not None else ""
+async def open_form(
+    connection: AsyncConnection, directory: Directory, token: str, *, scans: ScanCounter | None = None
+) -> IntakeForm:
+    """The form of a code that accepts now (404 unknown, 410 revoked); ``scans`` counts an actual scan."""
+    route = await directory.route(connection, token)
+    if not await code_is_open(connection, route.code_id):
+        directory.forget_route(token)
+        raise IntakeCodeGone()
+    if scans is not None:
+        scans.count(route.code_id)
+    categories = await directory.categories(connection, route.jurisdiction_id)
     return IntakeForm(
-        token=owner.code.token,
-        owner_type=owner.code.owner_type,
-        owner_name=owner.owner_name,
-        owner_title=title,
-        station_name=owner.station.name if owner.station is not None else None,
-        categories=[Choice(top.code, top.name, children[top.id]) for top in tops],
-        request_types=[Choice(value, label) for value, label in REQUEST_TYPE_LABELS.items()],
-        urgencies=[Choice(value, label) for value, label in URGENCY_LABELS.items()],
-        grids=[Choice(g.code, g.name) for g in owner.grids] if len(owner.grids) > 1 else [],
+        token=route.token,
+        owner_type=route.owner_type,
+        owner_name=route.owner_name,
+        owner_title=route.owner_title,
+        station_name=route.station_name,
+        categories=_category_choices(categories),
+        request_types=_REQUEST_TYPES,
+        urgencies=_URGENCIES,
+        grids=[Choice(g.code, g.name) for g in route.grids] if len(route.grids) > 1 else [],
         submission_key=form_keys.issue_submission_key(),
     )
+
+
+_REQUEST_TYPES = [Choice(value, label) for value, label in REQUEST_TYPE_LABELS.items()]
+_URGENCIES = [Choice(value, label) for value, label in URGENCY_LABELS.items()]
+
+
+def _category_choices(categories: Categories) -> list[Choice]:
+    """Top-level categories with their subcategories (a subcategory of an inactive parent is left out)."""
+    tops = [c for c in categories.ordered if c.parent_id is None]
+    children: dict[int, list[Choice]] = {top.id: [] for top in tops}
+    for category in categories.ordered:
+        if category.parent_id is not None and category.parent_id in children:
+            children[category.parent_id].append(Choice(category.code, category.name))
+    return [Choice(top.code, top.name, children[top.id]) for top in tops]

@@ -205,7 +205,7 @@ async def test_deputy_crud(client, world):
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "level"
 
 
-async def test_intake_code_lifecycle_with_counts(client, world):
+async def test_intake_code_lifecycle_with_counts(app, client, world):
     admin = world.auth("admin")
     created = await client.post(
         "/v1/intake-codes", json={"owner_type": "station", "owner_id": world.station.id}, headers=admin
@@ -238,6 +238,7 @@ async def test_intake_code_lifecycle_with_counts(client, world):
     assert (await submit(client, code["token"])).status_code == 201
     assert (await submit(client, world.deputy_code.token)).status_code == 201
 
+    await app.state.scans.flush()  # scans reach the database in batches, about every second
     one = (await client.get(f"/v1/intake-codes/{code['id']}", headers=admin)).json()
     assert one["scan_count"] == 2 and one["submission_count"] == 2
     listed = {c["id"]: c for c in (await client.get("/v1/intake-codes", headers=admin)).json()["items"]}

@@ -29,7 +29,7 @@ async def _count_cases(session) -> int:
     return (await session.execute(select(func.count()).select_from(Case))).scalar_one()
 
 
-async def test_form_page_is_a_mobile_page_that_counts_scans(client, world, session):
+async def test_form_page_is_a_mobile_page_that_counts_scans(app, client, world, session):
     response = await client.get(f"/c/{world.deputy_code.token}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -63,6 +63,7 @@ async def test_form_page_is_a_mobile_page_that_counts_scans(client, world, sessi
     assert "G2网格" in html  # the station serves two grids, so the grid is asked
     first, second = _hidden_key(html), _hidden_key((await client.get(f"/c/{world.deputy_code.token}")).text)
     assert first != second  # one key per rendering
+    await app.state.scans.flush()  # scans reach the database in batches, about every second
     scans = (
         await session.execute(select(IntakeCode.scan_count).where(IntakeCode.id == world.deputy_code.id))
     ).scalar_one()
@@ -190,7 +191,7 @@ async def test_form_errors_rerender_with_values_and_escape_user_text(client, wor
     assert await _count_cases(session) == 0
 
 
-async def test_revoked_and_unknown_codes_get_polite_pages(client, world, session):
+async def test_revoked_and_unknown_codes_get_polite_pages(app, client, world, session):
     await session.execute(
         update(IntakeCode).where(IntakeCode.id == world.station_code.id).values(status="revoked")
     )
@@ -200,6 +201,7 @@ async def test_revoked_and_unknown_codes_get_polite_pages(client, world, session
     assert "该二维码已停止使用" in page.text and "<form" not in page.text
     posted = await client.post(f"/c/{world.station_code.token}", data=_form(issue_submission_key()))
     assert posted.status_code == 410 and "<form" not in posted.text
+    await app.state.scans.flush()
     scans = (
         await session.execute(select(IntakeCode.scan_count).where(IntakeCode.id == world.station_code.id))
     ).scalar_one()

@@ -1,0 +1,120 @@
+"""The citizens' hot paths: one round trip per submission, cached code facts that never outlive a
+revocation, and scan counts written in batches that survive a clean shutdown."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+from intake_api.app import create_app
+from shared.db.models import Case, Category, Deputy, IntakeCode, OutboxEvent, Station
+from tests.asgi import client_for, running
+from tests.intake_api.conftest import submit
+
+
+async def _scan_count(session, code_id: int) -> int:
+    query = select(IntakeCode.scan_count).where(IntakeCode.id == code_id)
+    return (await session.execute(query.execution_options(populate_existing=True))).scalar_one()
+
+
+async def _cases(session) -> int:
+    return (await session.execute(select(func.count()).select_from(Case))).scalar_one()
+
+
+async def test_a_submission_through_a_known_code_is_one_round_trip(app, client, world, session):
+    assert (
+        await submit(client, world.station_code.token, category_code="urban.sanitation")
+    ).status_code == 201
+    statements: list[str] = []
+    event.listen(
+        app.state.autocommit_engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
+    )
+    response = await submit(client, world.station_code.token, category_code="urban.sanitation")
+    assert response.status_code == 201
+    assert len(statements) == 1 and statements[0].lstrip().startswith("WITH code AS")
+    outbox = (
+        await session.execute(select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(1))
+    ).scalar_one()
+    assert outbox.payload["tracking_no"] == response.json()["tracking_no"]
+    assert outbox.payload["category_code"] == "urban.sanitation"
+
+
+async def test_a_code_revoked_after_it_was_cached_refuses_at_once(client, world, session):
+    token = world.station_code.token
+    assert (await submit(client, token)).status_code == 201
+    assert (await client.get(f"/c/{token}")).status_code == 200
+    await session.execute(
+        update(IntakeCode).where(IntakeCode.id == world.station_code.id).values(status="revoked")
+    )
+    await session.commit()
+    assert (await submit(client, token)).status_code == 410
+    assert (await client.get(f"/c/{token}")).status_code == 410
+    assert (await submit(client, token)).status_code == 410  # read afresh, still gone
+    assert await _cases(session) == 1
+
+
+async def test_an_owner_deactivated_after_caching_refuses_and_a_reactivated_one_accepts(
+    client, world, session
+):
+    assert (await submit(client, world.deputy_code.token)).status_code == 201
+    assert (await submit(client, world.station_code.token)).status_code == 201
+    await session.execute(update(Deputy).where(Deputy.id == world.deputy.id).values(active=False))
+    await session.execute(update(Station).where(Station.id == world.station.id).values(active=False))
+    await session.commit()
+    assert (await submit(client, world.deputy_code.token)).status_code == 410
+    assert (await submit(client, world.station_code.token)).status_code == 410
+    assert (await client.get(f"/c/{world.deputy_code.token}")).status_code == 410
+
+    await session.execute(update(Deputy).where(Deputy.id == world.deputy.id).values(active=True))
+    await session.commit()
+    assert (await submit(client, world.deputy_code.token)).status_code == 201
+    assert await _cases(session) == 3
+
+
+async def test_a_category_deactivated_after_caching_is_refused(client, world, session):
+    token = world.station_code.token
+    assert (await submit(client, token, category_code="urban.sanitation")).status_code == 201
+    category_id = world.categories["urban.sanitation"].id
+    await session.execute(update(Category).where(Category.id == category_id).values(active=False))
+    await session.commit()
+    refused = await submit(client, token, category_code="urban.sanitation")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"] == [
+        {"field": "category_code", "message": "问题分类不存在或已停用，请重新选择"}
+    ]
+    assert await _cases(session) == 1
+
+
+async def test_scans_are_counted_in_batches_and_flushed_on_shutdown(engine, world, session):
+    app = create_app(engine)
+    async with running(app), client_for(app) as client:
+        for _ in range(3):
+            assert (await client.get(f"/c/{world.deputy_code.token}")).status_code == 200
+        assert app.state.scans.pending == 3
+        assert await _scan_count(session, world.deputy_code.id) == 0  # not a write per scan
+        await app.state.scans.flush()
+        assert app.state.scans.pending == 0
+        assert await _scan_count(session, world.deputy_code.id) == 3
+        assert (await client.get(f"/c/{world.deputy_code.token}")).status_code == 200
+        assert (await client.get(f"/c/{world.station_code.token}")).status_code == 200
+    # The app's shutdown wrote what was still counted.
+    assert await _scan_count(session, world.deputy_code.id) == 4
+    assert await _scan_count(session, world.station_code.id) == 1
+
+
+async def test_a_failed_scan_flush_keeps_the_counts(app, client, world, session, monkeypatch):
+    assert (await client.get(f"/c/{world.station_code.token}")).status_code == 200
+    scans = app.state.scans
+
+    class Down:
+        def begin(self) -> None:
+            raise ConnectionError("database away")
+
+    real = scans._engine
+    monkeypatch.setattr(scans, "_engine", Down())
+    with pytest.raises(ConnectionError):
+        await scans.flush()
+    assert scans.pending == 1
+    monkeypatch.setattr(scans, "_engine", real)
+    await scans.flush()
+    assert await _scan_count(session, world.station_code.id) == 1
