@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 
-import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -47,7 +46,6 @@ async def run_scheduler(engine: AsyncEngine, settings: Settings, stop: asyncio.E
 
 async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     await register_internal_subscriptions(engine, settings)
-    async with httpx.AsyncClient(headers={"user-agent": "minyi-webhooks/0.1"}) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(engine, settings) as relay:
         await asyncio.gather(relay.run(stop), run_scheduler(engine, settings, stop))
     log.info("worker_stopped")

@@ -35,11 +35,24 @@ class Settings(BaseSettings):
     webhook_allow_hosts: str = ""
     # Seconds between delivery attempts; the n-th retry waits the n-th value.
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    # A whole attempt (DNS, connect, send, the complete answer) must finish within this many seconds.
     webhook_timeout_seconds: float = 10.0
+    dns_timeout_seconds: float = 3.0
+    # The same for a batch of events to one of our own services (a batch may hold hundreds of events).
+    internal_timeout_seconds: float = 30.0
+    # Answers are read up to this many bytes; the rest is dropped with the connection.
+    webhook_max_response_bytes: int = 65536
     # Our own services are retried without end, never waiting longer than this between tries.
     internal_retry_max_seconds: float = 60.0
     webhook_failure_disable_days: float = 5.0
+    # An internal delivery pending longer than this is an operational alarm (logged, listed, `minyi status`).
+    internal_stuck_seconds: float = 600.0
     delivery_lease_seconds: float = 60.0
+    # Internal events per signed request to one of our services.
+    relay_batch_size: int = 200
+    # Concurrent integrator requests per relay, and per integrator endpoint within that.
+    relay_integrator_slots: int = 64
+    relay_endpoint_concurrency: int = 8
     worker_poll_seconds: float = 1.0
     scheduler_interval_seconds: float = 30.0
 

@@ -1,14 +1,16 @@
-"""Receiving events exactly once: verify the signature, then record the message id in the same transaction
-as its effects."""
+"""Receiving internal events exactly once: verify the batch's signature, then apply its events in order, each
+recording its message id in the inbox in the same transaction as its effects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import InboxMessage
@@ -17,7 +19,9 @@ from shared.security.keys import derived_webhook_secret
 from shared.settings import get_settings
 from shared.webhooks import WebhookVerificationError, verify
 
-__all__ = ["ReceivedEvent", "claim", "read_internal_event"]
+__all__ = ["EventHandler", "ReceivedEvent", "apply_batch", "claim", "read_internal_batch"]
+
+log = structlog.get_logger("minyi.inbox")
 
 
 @dataclass(frozen=True)
@@ -28,20 +32,26 @@ class ReceivedEvent:
     data: dict[str, Any]
 
 
-def read_internal_event(consumer: str, body: bytes, headers: Mapping[str, str]) -> ReceivedEvent:
-    """Verifies an event sent to one of our own services' /internal/events endpoints."""
+EventHandler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+
+
+def read_internal_batch(consumer: str, body: bytes, headers: Mapping[str, str]) -> list[ReceivedEvent]:
+    """Verifies a batch sent to one of our own services' /internal/events endpoints."""
     secret = derived_webhook_secret(get_settings().secret_key, consumer)
     try:
         parsed = verify(secret, body, headers)
     except WebhookVerificationError as exc:
         raise Unauthorized("事件签名无效") from exc
     try:
-        return ReceivedEvent(
-            message_id=headers["webhook-id"],
-            type=str(parsed["type"]),
-            timestamp=datetime.fromisoformat(parsed["timestamp"]),
-            data=dict(parsed["data"]),
-        )
+        return [
+            ReceivedEvent(
+                message_id=str(item["id"]),
+                type=str(item["type"]),
+                timestamp=datetime.fromisoformat(item["timestamp"]),
+                data=dict(item["data"]),
+            )
+            for item in parsed["events"]
+        ]
     except (KeyError, TypeError, ValueError) as exc:
         raise Unprocessable("事件格式有误") from exc
 
@@ -55,3 +65,35 @@ async def claim(session: AsyncSession, consumer: str, message: ReceivedEvent) ->
         .returning(InboxMessage.message_id)
     )
     return result.scalar_one_or_none() is not None
+
+
+async def apply_batch(
+    session: AsyncSession, consumer: str, events: list[ReceivedEvent], handle: EventHandler
+) -> list[dict[str, str]]:
+    """Applies the events in order, each in a savepoint: one that fails is rolled back alone and reported,
+    and the case's later events in the batch are held back (they are sent again after it)."""
+    results: list[dict[str, str]] = []
+    failed_cases: set[Any] = set()
+    for event in events:
+        case_key = event.data.get("case_id")
+        if case_key is not None and case_key in failed_cases:
+            results.append({"id": event.message_id, "status": "held"})
+            continue
+        try:
+            async with session.begin_nested():
+                fresh = await claim(session, consumer, event)
+                if fresh:
+                    await handle(session, event)
+        except Exception as exc:
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                raise  # the database is gone: the whole batch fails and is sent again
+            failed_cases.add(case_key)
+            results.append(_failed(consumer, event, exc))
+        else:
+            results.append({"id": event.message_id, "status": "applied" if fresh else "duplicate"})
+    return results
+
+
+def _failed(consumer: str, event: ReceivedEvent, exc: Exception) -> dict[str, str]:
+    log.exception("event_failed", consumer=consumer, type=event.type, message_id=event.message_id)
+    return {"id": event.message_id, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -38,7 +41,14 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _checked(url: str, allow_hosts: frozenset[str]) -> tuple[SplitResult, list[str] | None]:
+# Lookups run on threads of their own: a resolver that hangs occupies one of these, never the event loop's
+# default executor, and the caller stops waiting after its timeout.
+_DNS_THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="webhook-dns")
+
+
+def _checked(
+    url: str, allow_hosts: frozenset[str], resolve: Callable[[str], list[str]] | None = None
+) -> tuple[SplitResult, list[str] | None]:
     """The URL's parts and the public addresses its host has; None for an allow-listed host."""
     parts = urlsplit(url)
     try:
@@ -53,7 +63,7 @@ def _checked(url: str, allow_hosts: frozenset[str]) -> tuple[SplitResult, list[s
     if host in allow_hosts:
         return parts, None
     try:
-        addresses = [host] if _is_ip(host) else _resolve(host)
+        addresses = [host] if _is_ip(host) else (resolve or _resolve)(host)
     except OSError as exc:
         raise UrlRefused("无法解析回调地址的主机名") from exc
     if not addresses:
@@ -86,7 +96,26 @@ class PinnedTarget:
 def pin_webhook_url(url: str, allow_hosts: frozenset[str]) -> PinnedTarget:
     """Checks the URL like ``check_webhook_url`` and aims it at the address that passed, so a second DNS
     answer (rebinding) cannot send the request to a private address."""
-    parts, addresses = _checked(url, allow_hosts)
+    return _pinned(url, *_checked(url, allow_hosts))
+
+
+async def pin_webhook_url_async(url: str, allow_hosts: frozenset[str], *, dns_seconds: float) -> PinnedTarget:
+    """``pin_webhook_url`` for the relay: the DNS lookup gives up after ``dns_seconds``."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host in allow_hosts or _is_ip(host):
+        return pin_webhook_url(url, allow_hosts)
+    loop = asyncio.get_running_loop()
+    try:
+        # _resolve is looked up now, so tests that replace it are honoured.
+        addresses = await asyncio.wait_for(loop.run_in_executor(_DNS_THREADS, _resolve, host), dns_seconds)
+    except TimeoutError as exc:
+        raise UrlRefused("解析回调地址的主机名超时") from exc
+    except OSError as exc:
+        raise UrlRefused("无法解析回调地址的主机名") from exc
+    return _pinned(url, *_checked(url, allow_hosts, resolve=lambda _host: addresses))
+
+
+def _pinned(url: str, parts: SplitResult, addresses: list[str] | None) -> PinnedTarget:
     hostname = parts.hostname or ""
     if addresses is None or _is_ip(hostname):
         return PinnedTarget(url)

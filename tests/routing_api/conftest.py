@@ -15,12 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from routing_api.app import create_app
 from shared.db.models import Assignment, Case
-from shared.events.relay import event_body
-from shared.security.keys import derived_webhook_secret
-from shared.settings import get_settings
-from shared.webhooks import signed_headers
 from tests.asgi import client_for, running
 from tests.factories import World
+from tests.internal_events import signed_batch
 from tests.services.routing.cases import new_case
 
 
@@ -38,10 +35,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def signed(event_type: str, data: dict[str, Any], msg_id: str | None = None) -> tuple[bytes, dict[str, str]]:
-    """An internal event body and the headers the relay would send with it to the routing service."""
-    body = event_body(event_type, datetime(2026, 11, 22, 8, tzinfo=UTC), data)
-    secret = derived_webhook_secret(get_settings().secret_key, "routing")
-    return body, signed_headers(secret, msg_id or f"msg_{uuid.uuid4().hex}", body)
+    """A batch of one event and the headers the relay would send with it to the routing service."""
+    at = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    return signed_batch("routing", [(msg_id or f"msg_{uuid.uuid4().hex}", event_type, at, data)])
 
 
 async def send_event(

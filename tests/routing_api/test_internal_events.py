@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select, update
 
 from routing_api.app import create_app
@@ -14,6 +16,7 @@ from shared.events.relay import Relay
 from shared.events.subscriptions import ensure_internal_endpoint
 from shared.settings import get_settings
 from tests.asgi import HostRouter
+from tests.internal_events import signed_batch
 from tests.routing_api.conftest import dispatched_case, send_event, signed
 from tests.services.routing.cases import new_case
 
@@ -29,7 +32,9 @@ async def test_received_event_dispatches_once_even_when_redelivered(session, cli
     first = await client.post("/internal/events", content=body, headers=headers)
     again = await client.post("/internal/events", content=body, headers=headers)
     assert first.status_code == again.status_code == 200
-    assert first.json() == again.json() == {"status": "ok"}
+    msg_id = json.loads(body)["events"][0]["id"]
+    assert first.json() == {"results": [{"id": msg_id, "status": "applied"}]}
+    assert again.json() == {"results": [{"id": msg_id, "status": "duplicate"}]}
     # Even a second message about the same case (a replayed outbox row) does not dispatch again.
     third = await send_event(client, "case.received", {"case_id": case.id})
     assert third.status_code == 200
@@ -53,6 +58,7 @@ async def test_bad_signature_is_refused_and_changes_nothing(session, client, wor
     await session.commit()
     body, headers = signed("case.received", {"case_id": case.id})
     forged = body.replace(b'"case.received"', b'"case.rework"')
+    assert forged != body
     response = await client.post("/internal/events", content=forged, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
@@ -96,15 +102,40 @@ async def test_without_a_rule_or_fallback_the_case_stays_received(session, clien
     assert await _count(session, Assignment) == 0
 
 
+def _statuses(response) -> list[str]:
+    assert response.status_code == 200
+    return [r["status"] for r in response.json()["results"]]
+
+
 async def test_events_about_unknown_or_malformed_cases(session, client, world):
-    unknown = await send_event(client, "case.received", {"case_id": 999_999})
-    assert unknown.status_code == 200
+    assert _statuses(await send_event(client, "case.received", {"case_id": 999_999})) == ["applied"]
+    # A malformed event fails alone (the relay retries it and raises the alarm); it is not recorded as seen.
     malformed = await send_event(client, "case.received", {"case_id": "1; drop table"})
-    assert malformed.status_code == 422
-    huge = await send_event(client, "case.received", {"case_id": 2**70})
-    assert huge.status_code == 422
-    not_ours = await send_event(client, "case.closed", {"case_id": 1})
-    assert not_ours.status_code == 200
+    assert _statuses(malformed) == ["failed"]
+    assert "case_id" in malformed.json()["results"][0]["error"]
+    assert _statuses(await send_event(client, "case.received", {"case_id": 2**70})) == ["failed"]
+    assert _statuses(await send_event(client, "case.closed", {"case_id": 1})) == ["applied"]
+    assert await _count(session, InboxMessage) == 2
+
+
+async def test_a_failed_event_holds_back_its_case_but_not_the_others(session, client, world):
+    case = await new_case(session, world, category="environment", grid="G1")
+    await session.commit()
+    at = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    body, headers = signed_batch(
+        "routing",
+        [
+            ("msg_bad", "case.received", at, {"case_id": "x"}),
+            ("msg_after_bad", "case.rework", at, {"case_id": "x"}),
+            ("msg_ok", "case.received", at, {"case_id": case.id}),
+        ],
+    )
+    response = await client.post("/internal/events", content=body, headers=headers)
+    assert [r["status"] for r in response.json()["results"]] == ["failed", "held", "applied"]
+    await session.refresh(case)
+    assert case.status == "dispatched"
+    seen = (await session.execute(select(InboxMessage.message_id))).scalars().all()
+    assert seen == ["msg_ok"]
 
 
 async def test_rework_reopens_the_lead_assignment(session, client, world):
@@ -143,8 +174,7 @@ async def test_relay_delivers_received_events_to_the_routing_service(engine, ses
     await ensure_internal_endpoint(session, "routing", "http://routing.test", SUBSCRIBED_EVENTS)
     case = await new_case(session, world, category="environment", grid="G1")
     await session.commit()
-    async with httpx.AsyncClient(transport=HostRouter({"routing.test": app})) as http:
-        relay = Relay(engine, settings, http)
+    async with Relay(engine, settings, transport=HostRouter({"routing.test": app})) as relay:
         assert await relay.fan_out() == 1
         assert await relay.deliver_due() == 1
     await session.refresh(case)

@@ -80,8 +80,7 @@ async def test_delivers_signed_and_retries_with_the_same_id(engine, session, set
     await _emit(session, other.id)  # another tenant's event must not reach this endpoint
     await session.commit()
     receiver = Recorder(fail_first=1)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(engine, settings, transport=httpx.MockTransport(receiver)) as relay:
         assert await relay.fan_out() == 2
         assert await relay.deliver_due() == 1
         assert await relay.deliver_due() == 1  # the retry (schedule 0 s)
@@ -99,8 +98,7 @@ async def test_gives_up_after_the_schedule_and_410_disables(engine, session, set
     endpoint_id, jurisdiction_id = endpoint.id, jurisdiction.id
     await _emit(session, jurisdiction_id)
     await session.commit()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(Recorder(fail_first=99))) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(engine, settings, transport=httpx.MockTransport(Recorder(fail_first=99))) as relay:
         await relay.fan_out()
         for _ in range(6):
             await relay.deliver_due()
@@ -109,10 +107,9 @@ async def test_gives_up_after_the_schedule_and_410_disables(engine, session, set
 
     await _emit(session, jurisdiction_id)
     await session.commit()
-    async with httpx.AsyncClient(
-        transport=httpx.MockTransport(Recorder(fail_first=99, status=410))
-    ) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(
+        engine, settings, transport=httpx.MockTransport(Recorder(fail_first=99, status=410))
+    ) as relay:
         await relay.fan_out()
         await relay.deliver_due()
     session.expire_all()
@@ -125,8 +122,7 @@ async def test_expired_lease_is_claimed_again(engine, session, settings):
     await _emit(session, jurisdiction.id)
     await session.commit()
     receiver = Recorder()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(engine, settings, transport=httpx.MockTransport(receiver)) as relay:
         await relay.fan_out()
         claimed = await relay.claim()  # a worker claims the delivery, then dies before sending
         assert len(claimed) == 1
@@ -151,8 +147,7 @@ async def test_ordered_endpoint_holds_later_events_of_a_case(engine, session, se
     await _emit(session, jurisdiction.id, "case.dispatched", case_id=case.id)
     await session.commit()
     receiver = Recorder(fail_first=2)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(engine, settings, transport=httpx.MockTransport(receiver)) as relay:
         await relay.fan_out()
         await relay.deliver_due()  # the case-less event and case.received go (and fail); dispatched waits
         assert len(receiver.requests) == 2
@@ -180,10 +175,15 @@ async def test_internal_subscriptions_never_give_up(engine, session, settings):
     integrator, routing = Recorder(fail_first=99), Recorder(fail_first=6)
 
     def route(request: httpx.Request) -> httpx.Response:
-        return (routing if request.url.host == "routing.internal" else integrator)(request)
+        if request.url.host != "routing.internal":
+            return integrator(request)
+        answer = routing(request)
+        if answer.status_code != 204:
+            return answer
+        events = json.loads(request.content)["events"]
+        return httpx.Response(200, json={"results": [{"id": e["id"], "status": "applied"} for e in events]})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(route)) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(engine, settings, transport=httpx.MockTransport(route)) as relay:
         await relay.fan_out()
         for _ in range(10):
             await relay.deliver_due()
@@ -218,8 +218,7 @@ async def test_a_rebound_name_is_not_followed(engine, session, settings, monkeyp
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])
     monkeypatch.setattr(urls, "_resolve", lambda host: next(answers))
     receiver = Recorder(fail_first=1)
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        relay = Relay(engine, settings, client)
+    async with Relay(engine, settings, transport=httpx.MockTransport(receiver)) as relay:
         await relay.fan_out()
         await relay.deliver_due()  # resolves to a public address: sent there, answered 500
         await relay.deliver_due()  # the retry: the name now resolves to loopback, so it is refused

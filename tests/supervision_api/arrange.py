@@ -14,11 +14,8 @@ from services.workflow import Actor, change_status, open_case, record_event
 from shared.db.enums import AssignmentStatus, CaseStatus
 from shared.db.models import Assignment, Case, OutboxEvent, Reply
 from shared.events.outbox import message_id
-from shared.events.relay import event_body
-from shared.security.keys import derived_webhook_secret
-from shared.settings import get_settings
-from shared.webhooks import signed_headers
 from tests.factories import World
+from tests.internal_events import signed_batch
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEPT_30 = datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI)
@@ -136,7 +133,8 @@ def reopen_for_rework(*assignments: Assignment) -> None:
 
 
 async def signed_event(session: AsyncSession, case: Case, type_: str) -> tuple[bytes, dict[str, str]]:
-    """The latest outbox event of a type for a case, as the relay would send it to supervision."""
+    """The latest outbox event of a type for a case, in a batch of one as the relay would send it to
+    supervision."""
     row = (
         await session.execute(
             select(OutboxEvent)
@@ -145,9 +143,7 @@ async def signed_event(session: AsyncSession, case: Case, type_: str) -> tuple[b
             .limit(1)
         )
     ).scalar_one()
-    body = event_body(row.type, row.occurred_at, row.payload)
-    secret = derived_webhook_secret(get_settings().secret_key, "supervision")
-    return body, signed_headers(secret, message_id(row.event_id), body)
+    return signed_batch("supervision", [(message_id(row.event_id), row.type, row.occurred_at, row.payload)])
 
 
 async def deliver(client: httpx.AsyncClient, session: AsyncSession, case: Case, type_: str) -> httpx.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -52,7 +53,8 @@ async def test_dispatch_sets_accept_decline_and_reply_deadlines_on_the_working_d
 
     response = await deliver(client, session, case, "case.dispatched")
 
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["applied"]
     deadlines = await _deadlines(session, case)
     assert set(deadlines) == {("accept", lead.id, 0), ("decline", lead.id, 0), ("reply", lead.id, 0)}
     # National Day week is off and Saturday 10-10 is worked: 10-08, 09, 10, 12, 13.
@@ -74,10 +76,11 @@ async def test_the_same_event_twice_sets_one_set_of_deadlines(
     second = await client.post("/internal/events", content=body, headers=headers)
 
     assert (first.status_code, second.status_code) == (200, 200)
-    assert second.json() == {"status": "ok"}
+    msg_id = json.loads(body)["events"][0]["id"]
+    assert second.json() == {"results": [{"id": msg_id, "status": "duplicate"}]}
     assert len(await _deadlines(session, case)) == 3
     inbox = (await session.execute(select(InboxMessage))).scalars().all()
-    assert [(m.consumer, m.message_id) for m in inbox] == [("supervision", headers["webhook-id"])]
+    assert [(m.consumer, m.message_id) for m in inbox] == [("supervision", msg_id)]
 
 
 async def test_a_repeated_dispatch_under_a_new_id_adds_nothing(
@@ -296,8 +299,7 @@ async def test_the_relay_delivers_dispatch_events_to_supervision(
     lead = await assignment_of(session, case, world.departments["urban_mgmt"].id)
     await session.commit()
 
-    async with httpx.AsyncClient(transport=HostRouter({"supervision": app})) as client:
-        relay = Relay(engine, get_settings(), client)
+    async with Relay(engine, get_settings(), transport=HostRouter({"supervision": app})) as relay:
         await relay.fan_out()
         assert await relay.deliver_due() == 1  # case.dispatched; case.received is not subscribed
     deadlines = await _deadlines(session, case)

@@ -197,8 +197,7 @@ async def test_deliveries_are_listed_newest_first_after_the_relay_ran(
         return httpx.Response(500 if len(received) == 1 else 204)
 
     try:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http:
-            relay = Relay(engine, allow_hosts, http)
+        async with Relay(engine, allow_hosts, transport=httpx.MockTransport(receiver)) as relay:
             await relay.fan_out()
             await relay.deliver_due()
             await relay.deliver_due()

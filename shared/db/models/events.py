@@ -9,7 +9,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,8 +50,24 @@ class WebhookDelivery(Base):
     __table_args__ = (
         CheckConstraint(check_in("status", DeliveryStatus), name="status"),
         UniqueConstraint("endpoint_id", "outbox_id"),
-        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where="status = 'pending'"),
-        Index("ix_webhook_deliveries_endpoint_case", "endpoint_id", "case_id", "outbox_id"),
+        # The relay's claim: a lane's due deliveries in order (internal and integrator lanes are separate).
+        Index(
+            "ix_webhook_deliveries_lane_due",
+            "internal",
+            "next_attempt_at",
+            "id",
+            postgresql_where="status = 'pending'",
+        ),
+        # Ordered endpoints: "is an earlier event of this case still pending for this endpoint?"
+        Index(
+            "ix_webhook_deliveries_pending_case",
+            "endpoint_id",
+            "case_id",
+            "outbox_id",
+            postgresql_where="status = 'pending'",
+        ),
+        # The delivery log of one endpoint, newest first.
+        Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
     )
 
     id: Mapped[int] = pk()
@@ -50,10 +77,14 @@ class WebhookDelivery(Base):
     outbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("outbox.id"))
     case_id: Mapped[int | None] = mapped_column(BigInteger)
     event_type: Mapped[str] = mapped_column(String(48))
+    # Copied from the endpoint at fan-out: internal deliveries travel in their own lane, in batches.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+    # Set by each claim: an outcome is recorded only by the worker whose claim still holds the lease.
+    claim_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     last_attempt_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
