@@ -21,6 +21,8 @@ class Settings:
     dataset_cases: int = 1_000_000
     dataset_months: int = 12
     client_processes: int = 2
+    hot_read_runs: int | None = None  # None: bench.hot_reads' own default
+    request_timeout: float = 10  # open-loop requests, counted from their scheduled time
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -30,12 +32,14 @@ class Settings:
         return cls(
             quick=True,
             warmup_seconds=2,
-            intake_seconds=10,
+            intake_seconds=8,
             open_seconds=5,
-            form_seconds=5,
+            form_seconds=4,
             pipeline_rates=(50, 200),
-            pipeline_seconds=15,
-            drain_seconds=30,
+            pipeline_seconds=8,
+            drain_seconds=5,
+            request_timeout=4,
+            hot_read_runs=5,
             dataset_cases=50_000,
             dataset_months=3,
         )

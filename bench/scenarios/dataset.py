@@ -7,6 +7,7 @@ one is missing, the scenario reports "not available" instead of failing the run.
 from __future__ import annotations
 
 import importlib
+import inspect
 import time
 from typing import Any
 
@@ -33,7 +34,11 @@ def run(server: stack.Server, settings: Settings) -> dict[str, Any]:
         )
         load_seconds = round(time.monotonic() - started, 1)
         settings.log(f"dataset: loaded in {load_seconds}s; measuring hot reads")
-        reads = hot_reads.measure(database_url)
+        accepts_runs = "runs" in inspect.signature(hot_reads.measure).parameters
+        if settings.hot_read_runs is not None and accepts_runs:
+            reads = hot_reads.measure(database_url, runs=settings.hot_read_runs)
+        else:
+            reads = hot_reads.measure(database_url)
     finally:
         server.drop(database_url)
     return {

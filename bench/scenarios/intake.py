@@ -67,7 +67,7 @@ def intake_stack(server: stack.Server, settings: Settings) -> Iterator[IntakeSta
             stack.wait_ready(url, proc.popen)
             yield IntakeStack(url, ports["intake"], str(token), database_url, work, workers, proc)
         finally:
-            proc.stop()
+            proc.stop(timeout=10)
             if "Traceback" in proc.tail():
                 settings.log(f"intake log tail:\n{proc.tail()}")
             server.drop(database_url)
@@ -174,6 +174,7 @@ def run(server: stack.Server, settings: Settings, only: set[str]) -> dict[str, A
                 rate=half,
                 seconds=settings.open_seconds,
                 processes=settings.client_processes,
+                timeout=settings.request_timeout,
             )
             offered = loadgen.open_loop(plan).figures()
             offered["client_processes"] = plan.processes

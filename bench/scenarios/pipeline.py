@@ -91,6 +91,7 @@ def _one_rate(
         rate=rate,
         seconds=settings.pipeline_seconds,
         processes=settings.client_processes,
+        timeout=settings.request_timeout,
         keep_key="tracking_no",
     )
     offered = loadgen.open_loop(plan)
