@@ -61,7 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     scans = ScanCounter(app.state.engine)
     app.state.tracking_numbers = numbers
     app.state.autocommit_engine = autocommit
-    app.state.directory = Directory()
+    app.state.directory = Directory(autocommit)
     app.state.scans = scans
     try:
         async with scans.flushing_every(SCAN_FLUSH_SECONDS):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +13,9 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
+
+from services.intake.form_page import IntakeForm
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,6 +57,25 @@ PAGE_HEADERS = {
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=PAGE_HEADERS)
+
+
+# Profiled: rendering the form (its category list above all) was the largest cost of a scan. A fresh form is
+# the same page for every scan of a code but for its submission key, so it is rendered once per form (the
+# directory's facts) with a slot, and each scan only fills in its key.
+_KEY_SLOT = "@@submission-key@@"
+
+
+@lru_cache(maxsize=256)
+def _blank_form_parts(slotted: IntakeForm) -> tuple[str, str]:
+    html = _env.get_template("intake_form.html").render(form=slotted, values={}, errors={})
+    head, tail = html.split(_KEY_SLOT)  # exactly one slot: the hidden field
+    return head, tail
+
+
+def blank_form(form: IntakeForm) -> HTMLResponse:
+    """The form as a scan first sees it: no values, no messages."""
+    head, tail = _blank_form_parts(replace(form, submission_key=_KEY_SLOT))
+    return HTMLResponse(head + str(escape(form.submission_key)) + tail, headers=PAGE_HEADERS)
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from intake_api.deps import AccessKey, Autocommit, CodeDirectory, Numbers, Scans, TrackingNo
 from intake_api.forms import messages_by_field, parse, read_fields
-from intake_api.rendering import code_gone, not_found, render
+from intake_api.rendering import blank_form, code_gone, not_found, render
 from services.intake import form_keys, submission, tracking
 from services.intake.directory import Directory
 from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound
@@ -44,7 +44,7 @@ async def intake_page(
         form = await open_form(connection, directory, token, scans=scans)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
         return _code_problem(request, exc)
-    return render(request, "intake_form.html", {"form": form, "values": {}, "errors": {}})
+    return blank_form(form)
 
 
 @router.post(

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from services.intake import repository
 from services.intake.errors import IntakeCodeGone, IntakeCodeNotFound
@@ -65,7 +65,7 @@ class CategoryRef:
     parent_id: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per read of the list
 class Categories:
     """A jurisdiction's active categories, by id order, and by code."""
 
@@ -74,35 +74,31 @@ class Categories:
 
 
 class _TtlCache(Generic[K, V]):
-    """Entries expire ``ttl`` seconds after loading; concurrent misses of one key share one load."""
+    """Entries expire ``ttl`` seconds after loading. Concurrent misses of one key share one load, run as a
+    task of its own so that a requester giving up (a client gone) cancels nothing the others wait for."""
 
     def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
         self._ttl = ttl
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
-        self._loading: dict[K, asyncio.Future[V]] = {}
+        self._loading: dict[K, asyncio.Task[V]] = {}
 
-    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+    async def get(self, key: K, load: Callable[[], Coroutine[Any, Any, V]]) -> V:
         entry = self._entries.get(key)
         if entry is not None and entry[0] > self._clock():
             return entry[1]
-        pending = self._loading.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
-        try:
-            value = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved here, so an unawaited failure is not logged as lost
-            raise
-        else:
-            self._entries[key] = (self._clock() + self._ttl, value)
-            future.set_result(value)
-            return value
-        finally:
-            del self._loading[key]
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.create_task(load())
+            self._loading[key] = task
+            task.add_done_callback(lambda done: self._loaded(key, done))
+        return await asyncio.shield(task)
+
+    def _loaded(self, key: K, task: asyncio.Task[V]) -> None:
+        del self._loading[key]
+        # Failures (unknown or gone codes) are not kept: the next request asks the database again.
+        if not task.cancelled() and task.exception() is None:
+            self._entries[key] = (self._clock() + self._ttl, task.result())
 
     def forget(self, key: K) -> None:
         self._entries.pop(key, None)
@@ -112,21 +108,24 @@ class _TtlCache(Generic[K, V]):
 
 
 class Directory:
-    """One per process (kept on the app's state)."""
+    """One per process (kept on the app's state); reads what it caches through ``engine``."""
 
-    def __init__(self, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, engine: AsyncEngine, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._engine = engine
         self._routes: _TtlCache[str, CodeRoute] = _TtlCache(ttl, clock)
         self._categories: _TtlCache[int, Categories] = _TtlCache(ttl, clock)
 
-    async def route(self, connection: AsyncConnection, token: str) -> CodeRoute:
+    async def route(self, token: str) -> CodeRoute:
         """The code behind a token: unknown → 404; revoked, or its deputy or station deactivated → 410."""
         if not _TOKEN.match(token):
             raise IntakeCodeNotFound()
-        return await self._routes.get(token, lambda: _load_route(connection, token))
+        return await self._routes.get(token, lambda: _load_route(self._engine, token))
 
-    async def categories(self, connection: AsyncConnection, jurisdiction_id: int) -> Categories:
+    async def categories(self, jurisdiction_id: int) -> Categories:
         return await self._categories.get(
-            jurisdiction_id, lambda: _load_categories(connection, jurisdiction_id)
+            jurisdiction_id, lambda: _load_categories(self._engine, jurisdiction_id)
         )
 
     def forget_route(self, token: str) -> None:
@@ -160,9 +159,8 @@ async def code_is_open(connection: AsyncConnection, code_id: int) -> bool:
     return bool((await connection.execute(_CODE_IS_OPEN, {"code_id": code_id})).scalar_one())
 
 
-async def _load_route(connection: AsyncConnection, token: str) -> CodeRoute:
-    session = AsyncSession(bind=connection)
-    try:
+async def _load_route(engine: AsyncEngine, token: str) -> CodeRoute:
+    async with AsyncSession(engine) as session:
         code = await repository.code_by_token(session, token)
         if code is None:
             raise IntakeCodeNotFound()
@@ -199,15 +197,10 @@ async def _load_route(connection: AsyncConnection, token: str) -> CodeRoute:
             station_name=station.name if station is not None else None,
             grids=tuple(GridRef(g.id, g.code, g.name) for g in grids),
         )
-    finally:
-        await session.close()
 
 
-async def _load_categories(connection: AsyncConnection, jurisdiction_id: int) -> Categories:
-    session = AsyncSession(bind=connection)
-    try:
+async def _load_categories(engine: AsyncEngine, jurisdiction_id: int) -> Categories:
+    async with AsyncSession(engine) as session:
         rows = await repository.active_categories(session, jurisdiction_id)
-        ordered = tuple(CategoryRef(c.id, c.code, c.name, c.parent_id) for c in rows)
-        return Categories(ordered, {c.code: c for c in ordered})
-    finally:
-        await session.close()
+    ordered = tuple(CategoryRef(c.id, c.code, c.name, c.parent_id) for c in rows)
+    return Categories(ordered, {c.code: c for c in ordered})

@@ -1,8 +1,13 @@
-"""What the mobile intake form at /c/{token} shows: who is asked, the choices, a fresh submission key."""
+"""What the mobile intake form at /c/{token} shows: who is asked, the choices, a fresh submission key.
+
+A form is immutable and hashable (tuples throughout), so the page layer can render the same form once and
+only fill in each scan's submission key.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,7 +22,7 @@ from services.intake.scans import ScanCounter
 class Choice:
     value: str
     label: str
-    children: list[Choice] = field(default_factory=list)
+    children: tuple[Choice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,10 @@ class IntakeForm:
     owner_name: str
     owner_title: str  # 区（县）人大代表, or the station's address
     station_name: str | None
-    categories: list[Choice]  # top-level categories with their subcategories
-    request_types: list[Choice]
-    urgencies: list[Choice]
-    grids: list[Choice]  # empty unless the station serves more than one grid
+    categories: tuple[Choice, ...]  # top-level categories with their subcategories
+    request_types: tuple[Choice, ...]
+    urgencies: tuple[Choice, ...]
+    grids: tuple[Choice, ...]  # empty unless the station serves more than one grid
     submission_key: str
 
 
@@ -38,13 +43,13 @@ async def open_form(
     connection: AsyncConnection, directory: Directory, token: str, *, scans: ScanCounter | None = None
 ) -> IntakeForm:
     """The form of a code that accepts now (404 unknown, 410 revoked); ``scans`` counts an actual scan."""
-    route = await directory.route(connection, token)
+    route = await directory.route(token)
     if not await code_is_open(connection, route.code_id):
         directory.forget_route(token)
         raise IntakeCodeGone()
     if scans is not None:
         scans.count(route.code_id)
-    categories = await directory.categories(connection, route.jurisdiction_id)
+    categories = await directory.categories(route.jurisdiction_id)
     return IntakeForm(
         token=route.token,
         owner_type=route.owner_type,
@@ -54,20 +59,22 @@ async def open_form(
         categories=_category_choices(categories),
         request_types=_REQUEST_TYPES,
         urgencies=_URGENCIES,
-        grids=[Choice(g.code, g.name) for g in route.grids] if len(route.grids) > 1 else [],
+        grids=tuple(Choice(g.code, g.name) for g in route.grids) if len(route.grids) > 1 else (),
         submission_key=form_keys.issue_submission_key(),
     )
 
 
-_REQUEST_TYPES = [Choice(value, label) for value, label in REQUEST_TYPE_LABELS.items()]
-_URGENCIES = [Choice(value, label) for value, label in URGENCY_LABELS.items()]
+_REQUEST_TYPES = tuple(Choice(value, label) for value, label in REQUEST_TYPE_LABELS.items())
+_URGENCIES = tuple(Choice(value, label) for value, label in URGENCY_LABELS.items())
 
 
-def _category_choices(categories: Categories) -> list[Choice]:
+# Keyed by the identity of the directory's cached list: built once per list it reads, not once per scan.
+@lru_cache(maxsize=64)
+def _category_choices(categories: Categories) -> tuple[Choice, ...]:
     """Top-level categories with their subcategories (a subcategory of an inactive parent is left out)."""
     tops = [c for c in categories.ordered if c.parent_id is None]
     children: dict[int, list[Choice]] = {top.id: [] for top in tops}
     for category in categories.ordered:
         if category.parent_id is not None and category.parent_id in children:
             children[category.parent_id].append(Choice(category.code, category.name))
-    return [Choice(top.code, top.name, children[top.id]) for top in tops]
+    return tuple(Choice(top.code, top.name, tuple(children[top.id])) for top in tops)

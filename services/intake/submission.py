@@ -80,14 +80,12 @@ def _repeat(case: EarlierCase, derived_key: str | None) -> Submitted:
     return Submitted(tracking_no=case.tracking_no, status=case.status, access_key=shown, created=False)
 
 
-async def _category(
-    connection: AsyncConnection, directory: Directory, jurisdiction_id: int, code: str
-) -> CategoryRef | None:
-    found = (await directory.categories(connection, jurisdiction_id)).by_code.get(code)
+async def _category(directory: Directory, jurisdiction_id: int, code: str) -> CategoryRef | None:
+    found = (await directory.categories(jurisdiction_id)).by_code.get(code)
     if found is None:
         # Perhaps added since the list was read: look once more before refusing.
         directory.forget_categories(jurisdiction_id)
-        found = (await directory.categories(connection, jurisdiction_id)).by_code.get(code)
+        found = (await directory.categories(jurisdiction_id)).by_code.get(code)
     return found
 
 
@@ -104,7 +102,7 @@ async def submit_case(
     """Opens a received case for the code's jurisdiction, station, deputy and grid (event and outbox row
     included) in one statement. For the form, only keys this server issued are honoured, and they derive
     the access key. ``connection`` should be in autocommit mode: the case is committed when this returns."""
-    route = await directory.route(connection, token)
+    route = await directory.route(token)
     derived_key: str | None = None
     if source == "form":
         if submission_key is not None and form_keys.is_issued(submission_key):
@@ -117,7 +115,7 @@ async def submit_case(
     errors = FieldErrors()
     category: CategoryRef | None = None
     if data.category_code is not None:
-        category = await _category(connection, directory, route.jurisdiction_id, data.category_code)
+        category = await _category(directory, route.jurisdiction_id, data.category_code)
         if category is None:
             errors.add("category_code", _UNKNOWN_CATEGORY)
     grid = route.grids[0] if route.grids else None

@@ -3,10 +3,14 @@ revocation, and scan counts written in batches that survive a clean shutdown."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import event, func, select, update
 
 from intake_api.app import create_app
+from intake_api.rendering import _env, blank_form
+from services.intake.form_page import Choice, IntakeForm
 from shared.db.models import Case, Category, Deputy, IntakeCode, OutboxEvent, Station
 from tests.asgi import client_for, running
 from tests.intake_api.conftest import submit
@@ -118,3 +122,33 @@ async def test_a_failed_scan_flush_keeps_the_counts(app, client, world, session,
     monkeypatch.setattr(scans, "_engine", real)
     await scans.flush()
     assert await _scan_count(session, world.station_code.id) == 1
+
+
+async def test_an_admin_change_shows_on_the_next_scan_of_this_process(client, world):
+    assert "双塔街道代表联络站" in (await client.get(f"/c/{world.station_code.token}")).text
+    admin = world.auth("admin")
+    renamed = await client.patch(
+        f"/v1/stations/{world.station.id}", json={"name": "平江街道代表联络站"}, headers=admin
+    )
+    assert renamed.status_code == 200, renamed.text
+    page = (await client.get(f"/c/{world.station_code.token}")).text
+    assert "平江街道代表联络站" in page and "双塔街道代表联络站" not in page
+
+
+def test_the_cached_blank_form_is_the_template_rendered_with_the_key():
+    form = IntakeForm(
+        token="tok",
+        owner_type="station",
+        owner_name="联络站<甲>",
+        owner_title="平江路 1 号",
+        station_name=None,
+        categories=(Choice("urban", "城市管理", (Choice("urban.sanitation", "市容环卫"),)),),
+        request_types=(Choice("suggestion", "建议"),),
+        urgencies=(Choice("normal", "一般"),),
+        grids=(),
+        submission_key="nonce.abc",
+    )
+    for key in ("nonce.abc", "other.def"):
+        keyed = replace(form, submission_key=key)
+        expected = _env.get_template("intake_form.html").render(form=keyed, values={}, errors={})
+        assert blank_form(keyed).body.decode() == expected
