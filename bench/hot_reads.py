@@ -46,6 +46,7 @@ class Subject:
     case_id: int
     tracking_no: str
     open_case_id: int  # a recent case in progress: its reply deadlines are still open
+    small_department_id: int  # the unit with the fewest assignments: its rows are far apart in id order
 
 
 Read = Callable[[AsyncSession, Subject], Awaitable[Any]]
@@ -127,6 +128,26 @@ async def _department_assignments(session: AsyncSession, subject: Subject) -> An
     )
 
 
+@hot_read("department_assignments_small")
+async def _small_department_assignments(session: AsyncSession, subject: Subject) -> Any:
+    """GET /v1/assignments for the department with the fewest assignments."""
+    return await list_assignments(
+        session,
+        subject.jurisdiction_id,
+        subject.small_department_id,
+        status=None,
+        updated_since=None,
+        limit=PAGE,
+        after_id=None,
+    )
+
+
+@hot_read("case_search_small_department")
+async def _case_search_small_department(session: AsyncSession, subject: Subject) -> Any:
+    """GET /v1/cases?department_id= for the department with the fewest assignments."""
+    return await _search(session, subject, CaseFilters(department_id=subject.small_department_id))
+
+
 @hot_read("department_assignments_pending")
 async def _department_pending(session: AsyncSession, subject: Subject) -> Any:
     """GET /v1/assignments?status=pending: what a department has yet to accept."""
@@ -188,6 +209,15 @@ async def _subject(engine: AsyncEngine) -> Subject:
                 {"j": jurisdiction_id},
             )
         ).one()
+        small_department_id = (
+            await conn.execute(
+                text(
+                    "SELECT department_id FROM assignments WHERE jurisdiction_id = :j"
+                    " GROUP BY 1 ORDER BY count(*), department_id LIMIT 1"
+                ),
+                {"j": jurisdiction_id},
+            )
+        ).scalar_one()
         open_case_id = (
             await conn.execute(
                 text(
@@ -203,7 +233,9 @@ async def _subject(engine: AsyncEngine) -> Subject:
                 {"d": department_id},
             )
         ).scalar_one()
-    return Subject(jurisdiction_id, department_id, assignment_id, case_id, tracking_no, open_case_id)
+    return Subject(
+        jurisdiction_id, department_id, assignment_id, case_id, tracking_no, open_case_id, small_department_id
+    )
 
 
 class _Recorder:
@@ -316,3 +348,14 @@ def measure(
     """Times each registered hot read (or those named): [{"name", "p50_ms", "max_ms", "statements",
     "slowest_sql", "plan", "seq_scans"}]."""
     return asyncio.run(_measure(database_url, names, runs, warmup))
+
+
+if __name__ == "__main__":  # python -m bench.hot_reads URL [name ...]: a summary line per read
+    import sys
+
+    for result in measure(sys.argv[1], names=sys.argv[2:] or None):
+        first = next((line.strip() for line in result["plan"].splitlines() if "Scan" in line), "")
+        sys.stdout.write(
+            f"{result['name']:32} p50 {result['p50_ms']:8.2f} max {result['max_ms']:8.2f}"
+            f" plan {result['plan_ms']} seq {result['seq_scans']} | {first[:110]}\n"
+        )

@@ -136,7 +136,11 @@ class Reply(Base):
     """A department's formal answer (答复). A case in rework collects a further reply per round."""
 
     __tablename__ = "replies"
-    __table_args__ = (CheckConstraint(check_in("reply_class", ReplyClass), name="reply_class"),)
+    __table_args__ = (
+        CheckConstraint(check_in("reply_class", ReplyClass), name="reply_class"),
+        # Supervision settles reply deadlines by an assignment's first reply of a round, on every case event.
+        Index("ix_replies_assignment_round", "assignment_id", "round"),
+    )
 
     id: Mapped[int] = pk()
     jurisdiction_id: Mapped[int] = jurisdiction_fk()

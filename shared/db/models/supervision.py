@@ -34,7 +34,14 @@ class Deadline(Base):
     __table_args__ = (
         CheckConstraint(check_in("kind", DeadlineKind), name="kind"),
         UniqueConstraint("case_id", "assignment_id", "kind", "round", postgresql_nulls_not_distinct=True),
-        Index("ix_deadlines_open_due", "due_at", postgresql_where="met_at IS NULL AND superseded_at IS NULL"),
+        # Open deadlines by kind, then due time: jobs look for one kind (the lapsed rating windows), and most
+        # open rows are decline windows nobody ever meets, which a due-time-only index would make them read.
+        Index(
+            "ix_deadlines_open_kind_due",
+            "kind",
+            "due_at",
+            postgresql_where="met_at IS NULL AND superseded_at IS NULL",
+        ),
     )
 
     id: Mapped[int] = pk()
