@@ -74,7 +74,7 @@ class _Case:
 
     def assign(self, dept: int, role: str, at: float) -> dict[str, Any]:
         b = self.b
-        a = {
+        a: dict[str, Any] = {
             "id": next(b.ids["assignments"]),
             "dept": dept,
             "role": role,
@@ -247,9 +247,10 @@ def walk(b: ChunkBuilder, i: int) -> None:
     if target == "replied":
         return case.emit()
     if target == "rework" or r() < 0.07:
-        replied = _rework(case, answering, replied, target, scale)
-        if replied is None:
+        again = _rework(case, answering, replied, target, scale)
+        if again is None:
             return case.emit()
+        replied = again
     _close(case, replied, scale)
     case.emit()
 

@@ -105,6 +105,10 @@ class ChunkBuilder:
         self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
         self.ids = {t: count(world.bases[t] + k * size * n) for t, n in PER_CASE.items()}
         self._json = _JSON
+        # Bound once: events and deadlines are most of the rows, and attribute chains cost per row.
+        self.jid = world.jurisdiction_id
+        self._events, self._event_ids = self.rows["case_events"], self.ids["case_events"]
+        self._deadlines, self._deadline_ids = self.rows["deadlines"], self.ids["deadlines"]
         self._day_first: dict[int, int] = {}
         self._days: dict[int, date] = {}
         self.request_types = _weighted(REQUEST_TYPES)
@@ -146,10 +150,10 @@ class ChunkBuilder:
         change: tuple[str | None, str | None],
         data: str,
     ) -> None:
-        self.rows["case_events"].append(
+        self._events.append(
             (
-                next(self.ids["case_events"]),
-                self.w.jurisdiction_id,
+                next(self._event_ids),
+                self.jid,
                 case_id,
                 type_,
                 at,
@@ -175,8 +179,8 @@ class ChunkBuilder:
         superseded: float | None = None,
     ) -> list[Any]:
         row = [
-            next(self.ids["deadlines"]),
-            self.w.jurisdiction_id,
+            next(self._deadline_ids),
+            self.jid,
             case_id,
             assignment_id,
             kind,
@@ -184,11 +188,11 @@ class ChunkBuilder:
             tier,
             starts,
             due,
-            None if met is None else met,
-            None if superseded is None else superseded,
+            met,
+            superseded,
             starts,
         ]
-        self.rows["deadlines"].append(row)  # type: ignore[arg-type]  # lists: met_at is filled in later
+        self._deadlines.append(row)  # type: ignore[arg-type]  # lists: met_at is filled in later
         return row
 
     def build(self) -> dict[str, list[tuple[Any, ...]]]:
@@ -280,7 +284,7 @@ class ChunkBuilder:
 
 
 # Shared by the lifecycle module: the texts events carry.
-TEXTS = {
+TEXTS: dict[str, list[Any]] = {
     "reply": REPLY_TEXTS,
     "progress": PROGRESS_TEXTS,
     "opinion": OPINION_TEXTS,
