@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -240,6 +241,58 @@ def worker() -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+@app.command()
+def status() -> None:
+    """Health of each service, the event backlog and the oldest pending delivery; exit 1 on an alarm."""
+    import httpx
+
+    from shared.db.engine import build_engine, transaction
+    from shared.events.monitor import Backlog, backlog
+
+    settings = get_settings()
+    healthy = True
+    for name in APPS:
+        url = settings.base_url(name)  # type: ignore[arg-type]
+        try:
+            ready = httpx.get(f"{url}/readyz", timeout=3)
+            state = "ready" if ready.status_code == 200 else f"not ready ({ready.status_code})"
+        except httpx.HTTPError as exc:
+            state = f"unreachable ({type(exc).__name__})"
+        healthy = healthy and state == "ready"
+        typer.echo(f"{name:<12} {url:<28} {state}")
+
+    async def read() -> Backlog:
+        engine = build_engine(pool_size=1)
+        try:
+            async with transaction(engine) as session:
+                return await backlog(session, stuck_seconds=settings.internal_stuck_seconds)
+        finally:
+            await engine.dispose()
+
+    with database():
+        found = asyncio.run(read())
+    typer.echo(
+        f"outbox       {found.unfanned_events} events not fanned out (oldest {_age(found.oldest_unfanned_at)})"
+    )
+    typer.echo(
+        f"internal     {found.internal_pending} pending (oldest {_age(found.oldest_internal_pending_at)}),"
+        f" {found.stuck_internal} stuck over {settings.internal_stuck_seconds:g} s"
+    )
+    typer.echo(
+        f"integrators  {found.integrator_pending} pending (oldest {_age(found.oldest_integrator_pending_at)})"
+    )
+    if found.stuck_internal:
+        _err("ALARM: internal deliveries are stuck; see GET /v1/ops/deliveries?stuck=true (supervision_api)")
+    if not healthy or found.stuck_internal:
+        raise typer.Exit(1)
+
+
+def _age(at: datetime | None) -> str:
+    if at is None:
+        return "none"
+    return f"{(datetime.now(UTC) - at).total_seconds():.1f} s ago"
 
 
 def _print_links(tokens: list[tuple[str, str]]) -> None:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.web.app import create_service_app
-from supervision_api.routes import api_keys, calendar, cases, internal, sla_policies, webhooks
+from supervision_api.routes import api_keys, calendar, cases, internal, ops, sla_policies, webhooks
 
 DESCRIPTION = """
 民意码上通 supervision_api: congress staff search cases and see their deadlines; admins keep the working-day
@@ -28,6 +28,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             api_keys.router,
             webhooks.router,
             internal.router,
+            ops.router,
         ],
         engine=engine,
     )

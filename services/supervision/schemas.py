@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -216,6 +216,24 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     delivered_at: dt.datetime | None
     created_at: dt.datetime
+
+
+class OpsDeliveryOut(DeliveryOut):
+    lane: Literal["internal", "integrator"] = Field(description="internal: to our own services, in batches")
+    endpoint_id: int
+    endpoint_name: str | None = Field(description="The internal subscription's name (routing, supervision)")
+
+
+class BacklogOut(BaseModel):
+    unfanned_events: int = Field(description="Committed events not yet turned into deliveries")
+    oldest_unfanned_at: dt.datetime | None
+    internal_pending: int
+    integrator_pending: int
+    oldest_internal_pending_at: dt.datetime | None
+    oldest_integrator_pending_at: dt.datetime | None
+    stuck_internal: int = Field(
+        description="Internal deliveries pending longer than MINYI_INTERNAL_STUCK_SECONDS"
+    )
 
 
 # --- cases -------------------------------------------------------------------------------------------------
