@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": {},
         "errors": {},
     }
-    results["environment"]["loadgen"] = f"{loadgen.NAME}, {settings.client_processes} processes"
+    results["environment"]["loadgen"] = (
+        f"{loadgen.NAME} v{loadgen.VERSION}, {settings.client_processes} processes,"
+        f" Python {results['environment']['python']}"
+    )
     started = time.monotonic()
     with stack.Server.open(args.data_dir) as server:
         results["environment"]["postgres"] = server.version()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 NAME = "bench.loadgen open-loop (asyncio, raw HTTP/1.1 keep-alive)"
+VERSION = "1"
 
 
 def percentile(values: list[float], q: float) -> float | None:

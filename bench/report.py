@@ -45,6 +45,7 @@ def headline(results: dict[str, Any]) -> Figures:
             ("open loop target -> ok/s", _pair(ol.get("target_rate"), ol.get("achieved_rate"), " -> ")),
             ("open loop p50 / p99 ms (target p99 <= 50)", _pair(ol.get("p50_ms"), ol.get("p99_ms"))),
             ("open loop errors / timeouts", _pair(ol.get("errors"), ol.get("timeouts"))),
+            ("open loop client kept schedule", "yes" if ol.get("client_kept_schedule") else "NO"),
         ]
     form = results.get("form")
     if form:

@@ -17,7 +17,7 @@ class Settings:
     pipeline_rates: tuple[float, ...] = (50, 100, 200)
     pipeline_seconds: float = 60
     backlog_after_seconds: float = 5
-    drain_seconds: float = 90
+    drain_seconds: float = 45
     dataset_cases: int = 1_000_000
     dataset_months: int = 12
     client_processes: int = 2
