@@ -20,7 +20,14 @@ from services.supervision.schemas import (
     SlaPolicyIn,
     SlaPolicyOut,
 )
-from services.workflow.deadlines import DEFAULT_POLICIES, TIER_LABELS, compute_due, policies, work_calendar
+from services.workflow.deadlines import (
+    DEFAULT_POLICIES,
+    TIER_LABELS,
+    compute_due,
+    forget_policies,
+    policies,
+    work_calendar,
+)
 from shared.calendar import SHANGHAI, InvalidDuration, validate_duration
 from shared.db.models import CalendarOverride, SlaPolicy
 from shared.errors import Unprocessable
@@ -96,6 +103,7 @@ async def upsert_overrides(
     for index, item in enumerate(items):
         if not EARLIEST_YEAR <= item.date.year <= LATEST_YEAR:
             raise FieldInvalid(f"items.{index}.date", f"日期须在 {EARLIEST_YEAR} 至 {LATEST_YEAR} 年之间")
+    forget_policies(session)
     statement = pg_insert(CalendarOverride).values(
         [
             {
@@ -117,6 +125,7 @@ async def upsert_overrides(
 
 
 async def delete_override(session: AsyncSession, jurisdiction_id: int, day: date) -> None:
+    forget_policies(session)
     result = await session.execute(
         delete(CalendarOverride)
         .where(CalendarOverride.jurisdiction_id == jurisdiction_id, CalendarOverride.day == day)
@@ -161,6 +170,7 @@ async def set_policies(
             problems.append({"field": f"items.{index}.duration", "message": problem})
     if problems:
         raise Unprocessable(problems[0]["message"], details=problems)
+    forget_policies(session)
     for item in items:
         if item.duration is None:
             await session.execute(

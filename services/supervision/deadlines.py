@@ -57,23 +57,42 @@ async def _insert(
     due_at: datetime,
     met_at: datetime | None = None,
 ) -> bool:
+    row = _row(assignment_id, kind, round, tier, starts_at, due_at, met_at)
+    return await _insert_many(session, case, [row]) == 1
+
+
+def _row(
+    assignment_id: int | None,
+    kind: DeadlineKind,
+    round: int,
+    tier: str | None,
+    starts_at: datetime,
+    due_at: datetime,
+    met_at: datetime | None = None,
+) -> dict[str, object]:
+    return {
+        "assignment_id": assignment_id,
+        "kind": kind,
+        "round": round,
+        "tier": tier,
+        "starts_at": starts_at,
+        "due_at": due_at,
+        "met_at": met_at,
+    }
+
+
+async def _insert_many(session: AsyncSession, case: Case, rows: list[dict[str, object]]) -> int:
+    """Adds the deadlines a case does not have yet, in one statement; returns how many were added."""
+    if not rows:
+        return 0
+    owner = {"jurisdiction_id": case.jurisdiction_id, "case_id": case.id}
     result = await session.execute(
         pg_insert(Deadline)
-        .values(
-            jurisdiction_id=case.jurisdiction_id,
-            case_id=case.id,
-            assignment_id=assignment_id,
-            kind=kind,
-            round=round,
-            tier=tier,
-            starts_at=starts_at,
-            due_at=due_at,
-            met_at=met_at,
-        )
+        .values([{**owner, **row} for row in rows])
         .on_conflict_do_nothing(constraint=UNIQUE_DEADLINE)
         .returning(Deadline.id)
     )
-    return result.scalar_one_or_none() is not None
+    return len(result.all())
 
 
 async def _reply_due(
@@ -135,34 +154,17 @@ async def ensure_dispatch_deadlines(session: AsyncSession, case: Case) -> int:
     )
     have = {(assignment_id, kind) for assignment_id, kind in existing}
     calendar = await work_calendar(session, case.jurisdiction_id)
-    created = 0
+    rows: list[dict[str, object]] = []
     for assignment in assignments:
         start = assignment.dispatched_at
         for window, met_at in ((DeadlineKind.accept, assignment.accepted_at), (DeadlineKind.decline, None)):
             if (assignment.id, window) not in have:
-                created += await _insert(
-                    session,
-                    case,
-                    assignment_id=assignment.id,
-                    kind=window,
-                    round=0,
-                    tier=window.value,
-                    starts_at=start,
-                    due_at=await _window_due(session, case, start, window.value, calendar),
-                    met_at=met_at,
-                )
+                due = await _window_due(session, case, start, window.value, calendar)
+                rows.append(_row(assignment.id, window, 0, window.value, start, due, met_at))
         if assignment.role in ANSWERING_ROLES and (assignment.id, DeadlineKind.reply) not in have:
             tier, due = await _reply_due(session, case, start, calendar)
-            created += await _insert(
-                session,
-                case,
-                assignment_id=assignment.id,
-                kind=DeadlineKind.reply,
-                round=case.rework_round,
-                tier=tier,
-                starts_at=start,
-                due_at=due,
-            )
+            rows.append(_row(assignment.id, DeadlineKind.reply, case.rework_round, tier, start, due))
+    created = await _insert_many(session, case, rows)
     created += await _ensure_co_opinions(session, case, assignments, have, calendar)
     await settle_replies(session, case)  # a reply that came before this event
     await session.flush()

@@ -43,21 +43,49 @@ TIER_LABELS = {
 HANDLING_TIERS = ("immediate", "week", "month", "critical", "deputy_suggestion")
 
 
+# A batch of events is applied in one session: its deadlines all read the same policies and calendar, so
+# they are read once per session. Writers of either call forget_policies, so a session never sees its own
+# change late.
+_CACHE_KEY = "minyi.deadline_policies"
+
+
+def _session_cache(session: AsyncSession) -> dict[tuple[str, int], Any]:
+    cache: dict[tuple[str, int], Any] = session.info.setdefault(_CACHE_KEY, {})
+    return cache
+
+
+def forget_policies(session: AsyncSession) -> None:
+    session.info.pop(_CACHE_KEY, None)
+
+
 async def work_calendar(session: AsyncSession, jurisdiction_id: int) -> WorkCalendar:
-    rows = await session.execute(
-        select(CalendarOverride.day, CalendarOverride.is_workday).where(
-            CalendarOverride.jurisdiction_id == jurisdiction_id
+    cache = _session_cache(session)
+    found: WorkCalendar | None = cache.get(("calendar", jurisdiction_id))
+    if found is None:
+        rows = await session.execute(
+            select(CalendarOverride.day, CalendarOverride.is_workday).where(
+                CalendarOverride.jurisdiction_id == jurisdiction_id
+            )
         )
-    )
-    return WorkCalendar(overrides={day: is_workday for day, is_workday in rows})
+        found = cache[("calendar", jurisdiction_id)] = WorkCalendar(
+            overrides={day: is_workday for day, is_workday in rows}
+        )
+    return found
 
 
 async def policies(session: AsyncSession, jurisdiction_id: int) -> dict[str, dict[str, Any]]:
     """Every tier's duration for a jurisdiction: its own policies over the defaults."""
-    rows = await session.execute(
-        select(SlaPolicy.tier, SlaPolicy.duration).where(SlaPolicy.jurisdiction_id == jurisdiction_id)
-    )
-    return {**DEFAULT_POLICIES, **{tier: dict(duration) for tier, duration in rows}}
+    cache = _session_cache(session)
+    found: dict[str, dict[str, Any]] | None = cache.get(("policies", jurisdiction_id))
+    if found is None:
+        rows = await session.execute(
+            select(SlaPolicy.tier, SlaPolicy.duration).where(SlaPolicy.jurisdiction_id == jurisdiction_id)
+        )
+        found = cache[("policies", jurisdiction_id)] = {
+            **DEFAULT_POLICIES,
+            **{tier: dict(duration) for tier, duration in rows},
+        }
+    return found
 
 
 async def policy(session: AsyncSession, jurisdiction_id: int, tier: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db.models import OutboxEvent
 
 NOTIFY_CHANNEL = "minyi_outbox"
+_NOTIFIED_IN = "minyi.outbox_notified_in"
 
 
 async def emit(
@@ -34,8 +35,13 @@ async def emit(
             occurred_at=occurred_at,
         )
     )
-    # Delivered by Postgres only when (and if) this transaction commits; repeated notifies coalesce.
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    # Delivered by Postgres only when (and if) this transaction commits, and identical ones coalesce, so one
+    # per transaction is enough: a batch of events applied together sends one. (Should the savepoint that
+    # sent it roll back, the relay's polling picks the rest up.)
+    transaction = session.sync_session.get_transaction()
+    if session.info.get(_NOTIFIED_IN) is not transaction:
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+        session.info[_NOTIFIED_IN] = transaction
     return event_id
 
 
