@@ -3,6 +3,7 @@ jurisdiction's fallback department; with neither, it waits for a dispatcher."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -64,15 +65,46 @@ def handling_tier(case: Case, route_tier: str | None, category_tier: str) -> str
     return route_tier or category_tier
 
 
-async def dispatch_case(session: AsyncSession, case: Case) -> list[Assignment]:
+@dataclass(frozen=True)
+class _Plan:
+    route: Route
+    category_tier: str
+    department_names: dict[int, str]
+
+
+# Where cases of one jurisdiction, category and grid go, remembered by the caller for as long as it knows the
+# rules cannot change (a batch of case.received events, applied in one transaction).
+Plans = dict[tuple[int, int | None, int | None], _Plan | None]
+
+
+async def _plan(session: AsyncSession, case: Case, plans: Plans) -> _Plan | None:
+    key = (case.jurisdiction_id, case.category_id, case.grid_id)
+    if key not in plans:
+        category = await _category(session, case)
+        route = await match_rule(session, case.jurisdiction_id, category, case.grid_id) if category else None
+        route = route or await _fallback_route(session, case.jurisdiction_id)
+        plans[key] = (
+            None
+            if route is None
+            else _Plan(
+                route=route,
+                category_tier=await _category_tier(session, category),
+                department_names=await department_names(
+                    session, [a.department_id for a in route.assignments]
+                ),
+            )
+        )
+    return plans[key]
+
+
+async def dispatch_case(session: AsyncSession, case: Case, *, plans: Plans | None = None) -> list[Assignment]:
     """Dispatches a received case (the caller holds its row lock). Returns the new assignments; none when no
-    rule and no fallback department apply, in which case nothing is written and the case stays received."""
-    category = await _category(session, case)
-    route = await match_rule(session, case.jurisdiction_id, category, case.grid_id) if category else None
-    route = route or await _fallback_route(session, case.jurisdiction_id)
-    if route is None:
+    rule and no fallback department apply, in which case nothing is written and the case stays received.
+    ``plans`` lets a caller dispatching many cases at once work out each route once."""
+    plan = await _plan(session, case, {} if plans is None else plans)
+    if plan is None:
         return []
-    tier = handling_tier(case, route.tier, await _category_tier(session, category))
+    tier = handling_tier(case, plan.route.tier, plan.category_tier)
     now = datetime.now(UTC)
     assignments = [
         Assignment(
@@ -84,12 +116,12 @@ async def dispatch_case(session: AsyncSession, case: Case) -> list[Assignment]:
             dispatched_at=now,
             updated_at=now,
         )
-        for routed in route.assignments
+        for routed in plan.route.assignments
     ]
     session.add_all(assignments)
     await session.flush()
     case.tier = tier
-    names = await department_names(session, [a.department_id for a in assignments])
+    names = plan.department_names
     await change_status(
         session,
         case,
@@ -98,6 +130,10 @@ async def dispatch_case(session: AsyncSession, case: Case) -> list[Assignment]:
         SYSTEM,
         public=True,
         data={"department_names": [names[a.department_id] for a in assignments], "tier": tier},
-        event_data={"assignment_ids": [a.id for a in assignments], "tier": tier, "rule_id": route.rule_id},
+        event_data={
+            "assignment_ids": [a.id for a in assignments],
+            "tier": tier,
+            "rule_id": plan.route.rule_id,
+        },
     )
     return assignments

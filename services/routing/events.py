@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.assignments import reopen_for_rework
-from services.routing.dispatch import dispatch_case
+from services.routing.dispatch import Plans, dispatch_case
 from services.routing.repository import lock_case
 from shared.db.enums import CaseStatus
 from shared.db.ids import MAX_ID
@@ -40,6 +40,8 @@ async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
             select(Assignment.id).where(Assignment.case_id == case.id).limit(1)
         )
         if dispatched_before is None:
-            await dispatch_case(session, case)
+            # The events of one batch share a transaction, in which the routing rules cannot change.
+            plans: Plans = session.info.setdefault("minyi.dispatch_plans", {})
+            await dispatch_case(session, case, plans=plans)
     elif event.type == "case.rework" and case.status == CaseStatus.rework:
         await reopen_for_rework(session, case)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workflow.actors import CITIZEN, Actor
 from services.workflow.errors import AlreadyRated, IllegalTransition, NotAwaitingRating
 from services.workflow.states import can_transition
-from shared.db.enums import AssignmentStatus, CaseStatus, Rating
-from shared.db.models import Assignment, Case, CaseEvent, Category, Feedback, Jurisdiction
+from shared.db.enums import CaseStatus, Rating
+from shared.db.models import Case, CaseEvent, Feedback, Jurisdiction
 from shared.events.outbox import emit
 
 # Event types the outside world hears about (as "case.<type>"); the rest stay in the case's own log.
@@ -40,31 +40,31 @@ async def jurisdiction_code(session: AsyncSession, jurisdiction_id: int) -> str:
     ).scalar_one()
 
 
+_PAYLOAD_FACTS = text(
+    """
+    SELECT (SELECT code FROM categories WHERE id = :category_id) AS category_code,
+           (SELECT code FROM jurisdictions WHERE id = :jurisdiction_id) AS jurisdiction,
+           ARRAY(SELECT DISTINCT department_id FROM assignments
+                 WHERE case_id = :case_id AND status <> 'declined' ORDER BY 1) AS department_ids
+    """
+)
+
+
 async def case_payload(session: AsyncSession, case: Case) -> dict[str, Any]:
-    """The thin, personal-data-free body every case event carries."""
-    category_code = None
-    if case.category_id is not None:
-        category_code = (
-            await session.execute(select(Category.code).where(Category.id == case.category_id))
-        ).scalar_one_or_none()
-    department_ids = (
-        (
-            await session.execute(
-                select(Assignment.department_id)
-                .where(Assignment.case_id == case.id, Assignment.status != AssignmentStatus.declined)
-                .order_by(Assignment.id)
-            )
+    """The thin, personal-data-free body every case event carries (read in one round trip)."""
+    facts = (
+        await session.execute(
+            _PAYLOAD_FACTS,
+            {"category_id": case.category_id, "jurisdiction_id": case.jurisdiction_id, "case_id": case.id},
         )
-        .scalars()
-        .all()
-    )
+    ).one()
     return {
         "case_id": case.id,
         "tracking_no": case.tracking_no,
-        "jurisdiction": await jurisdiction_code(session, case.jurisdiction_id),
+        "jurisdiction": facts.jurisdiction,
         "status": case.status,
-        "category_code": category_code,
-        "department_ids": sorted(set(department_ids)),
+        "category_code": facts.category_code,
+        "department_ids": list(facts.department_ids),
     }
 
 
