@@ -304,6 +304,11 @@ def _print_links(tokens: list[tuple[str, str]]) -> None:
     typer.echo(f"  demo API keys: {_keys_file()}")
 
 
+def intake_workers() -> int:
+    """How many intake processes `minyi up` runs: MINYI_INTAKE_WORKERS, or one per core."""
+    return get_settings().intake_workers or os.cpu_count() or 1
+
+
 def _children(env: dict[str, str]) -> list[tuple[str, subprocess.Popen[bytes]]]:
     settings = get_settings()
     python = sys.executable
@@ -315,6 +320,8 @@ def _children(env: dict[str, str]) -> list[tuple[str, subprocess.Popen[bytes]]]:
     procs = []
     for name in APPS:
         cmd = [python, "-m", "services.cli", "serve", name, "--port", str(ports[name])]
+        if name == "intake":
+            cmd += ["--workers", str(intake_workers())]
         procs.append((name, subprocess.Popen(cmd, env=env)))  # noqa: S603 (our own interpreter and module)
     procs.append(("worker", subprocess.Popen([python, "-m", "services.cli", "worker"], env=env)))  # noqa: S603
     return procs

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = 30.0
 
     db_pool_size: int = 10
+    # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
+    intake_workers: int = 0
     tracking_block_size: int = 10
     log_level: str = "INFO"
     log_json: bool = False
