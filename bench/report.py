@@ -61,7 +61,7 @@ def headline(results: dict[str, Any]) -> Figures:
             rate = f"{run['rate']:g}/s"
             sub = run["submissions"]
             d = run["delays"]
-            backlog = next(
+            backlog: dict[str, Any] = next(
                 (v for k, v in run.items() if k.startswith("backlog_") and k.endswith("_after")), {}
             )
             rows += [
@@ -99,18 +99,22 @@ def headline(results: dict[str, Any]) -> Figures:
     memory = results.get("memory")
     if memory:
         processes = memory.get("processes", [])
-        rows = [
-            (f"{p['group']}: {p['process']}"[:60], p["rss_mib"])
-            for p in processes
-            if p["group"] != "postgres"
-        ]
+        rows = [(_process_label(p), p["rss_mib"]) for p in processes if p["group"] != "postgres"]
         pg = [p["rss_mib"] for p in processes if p["group"] == "postgres"]
         if pg:
-            rows.append((f"postgres: {len(pg)} processes (shared memory counted in each)", round(sum(pg), 1)))
+            rows.append(("postgres: all processes (shared memory counted in each)", round(sum(pg), 1)))
+            rows.append(("postgres: process count", len(pg)))
         rows.append(("total without postgres MiB", round(sum(p["rss_mib"] for p in processes) - sum(pg), 1)))
         rows.append(("total MiB", memory.get("total_mib")))
         out["5 memory RSS MiB (after pipeline)"] = rows
     return out
+
+
+def _process_label(process: dict[str, Any]) -> str:
+    """The same label in every run: without the free port it happened to get."""
+    words = str(process["process"]).split()
+    kept = [w for i, w in enumerate(words) if w != "--port" and (i == 0 or words[i - 1] != "--port")]
+    return f"{process['group']}: {' '.join(kept)}"[:60]
 
 
 def _pair(a: Any, b: Any, sep: str = " / ") -> str:

@@ -63,7 +63,7 @@ def up_workers(service: str = "intake") -> int:
         def __init__(self, cmd: list[str], **_: Any) -> None:
             commands.append([str(part) for part in cmd])
 
-    with mock.patch.object(cli.subprocess, "Popen", _Recorder):
+    with mock.patch("subprocess.Popen", _Recorder):  # what services.cli calls through its module
         cli._children(dict(os.environ))
     default = inspect.signature(cli.serve).parameters["workers"].default
     for cmd in commands:
@@ -235,7 +235,8 @@ def _children_of() -> dict[int, list[int]]:
 def descendants(pid: int) -> list[int]:
     """The process and every descendant, parents first."""
     tree = _children_of()
-    out, todo = [], [pid]
+    out: list[int] = []
+    todo = [pid]
     while todo and len(out) < 10_000:
         current = todo.pop(0)
         out.append(current)
