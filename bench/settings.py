@@ -14,7 +14,8 @@ class Settings:
     intake_seconds: float = 30
     open_seconds: float = 10
     form_seconds: float = 15
-    pipeline_rates: tuple[float, ...] = (50, 100, 200)
+    # The 50/100/200 plus lower steps, so the highest rate the stack holds is found.
+    pipeline_rates: tuple[float, ...] = (10, 25, 50, 100, 200)
     pipeline_seconds: float = 60
     backlog_after_seconds: float = 5
     drain_seconds: float = 45
@@ -35,7 +36,7 @@ class Settings:
             intake_seconds=8,
             open_seconds=5,
             form_seconds=4,
-            pipeline_rates=(50, 200),
+            pipeline_rates=(25, 50, 200),
             pipeline_seconds=8,
             drain_seconds=5,
             request_timeout=4,

@@ -48,8 +48,10 @@ class Settings(BaseSettings):
     # An internal delivery pending longer than this is an operational alarm (logged, listed, `minyi status`).
     internal_stuck_seconds: float = 600.0
     delivery_lease_seconds: float = 60.0
-    # Internal events per signed request to one of our services.
-    relay_batch_size: int = 200
+    # Internal events per signed request to one of our services, and such requests under way at once per
+    # service and worker (each batch commits as one transaction).
+    relay_batch_size: int = 25
+    relay_internal_concurrency: int = 4
     # Concurrent integrator requests per relay, and per integrator endpoint within that.
     relay_integrator_slots: int = 64
     relay_endpoint_concurrency: int = 8

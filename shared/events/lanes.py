@@ -151,20 +151,27 @@ class Lane:
 
 
 class InternalLane(Lane):
-    """Our own services: each gets its due events in one signed batch, one batch at a time per relay."""
+    """Our own services: due events go in signed batches, a few batches at once per service, so one batch's
+    commit never waits for a long queue behind it."""
 
     internal = True
     name = "internal"
     max_endpoints = 8
 
     def plan(self) -> tuple[int, int, dict[int, int]]:
-        size = self.settings.relay_batch_size
-        room = dict.fromkeys(self.in_flight, 0)
-        return size * max(self.max_endpoints - len(room), 0), size, room
+        size, concurrency = self.settings.relay_batch_size, self.settings.relay_internal_concurrency
+        room = {endpoint_id: (concurrency - n) * size for endpoint_id, n in self.in_flight.items()}
+        busy = sum(self.in_flight.values())
+        return size * (concurrency * self.max_endpoints - busy), size * concurrency, room
 
     def groups(self, claimed: list[Claimed]) -> list[Group]:
+        size = self.settings.relay_batch_size
         by_endpoint = sorted(claimed, key=lambda c: (c.endpoint_id, c.outbox_id))
-        return [list(group) for _, group in groupby(by_endpoint, key=lambda c: c.endpoint_id)]
+        groups: list[Group] = []
+        for _, rows in groupby(by_endpoint, key=lambda c: c.endpoint_id):
+            items = list(rows)
+            groups += [items[start : start + size] for start in range(0, len(items), size)]
+        return groups
 
     def units(self, group: Group) -> int:
         return 1
