@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.schemas import OpsDeliveryOut
+from services.supervision.webhooks import delivery_out
 from shared.db.enums import DeliveryStatus
 from shared.db.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from shared.events.monitor import Backlog, backlog
-from shared.events.outbox import message_id
 from shared.settings import get_settings
 
 
@@ -34,7 +34,7 @@ async def list_deliveries(
 ) -> list[OpsDeliveryOut]:
     """Up to ``limit + 1`` deliveries of the jurisdiction's events, newest first."""
     query = (
-        select(WebhookDelivery, OutboxEvent.event_id, WebhookEndpoint.name, WebhookEndpoint.url)
+        select(WebhookDelivery, OutboxEvent.event_id, WebhookEndpoint.name)
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.outbox_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(OutboxEvent.jurisdiction_id == jurisdiction_id)
@@ -55,22 +55,11 @@ async def list_deliveries(
     rows = await session.execute(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1))
     return [
         OpsDeliveryOut(
-            id=delivery.id,
+            **delivery_out(delivery, event_id).model_dump(),
             lane="internal" if delivery.internal else "integrator",
             endpoint_id=delivery.endpoint_id,
-            # Our own services are named; an integrator's endpoint is shown by id only (its URL is theirs).
+            # Our own services are named; an integrator's endpoint is shown by id only.
             endpoint_name=name if delivery.internal else None,
-            event_type=delivery.event_type,
-            webhook_id=message_id(event_id),
-            case_id=delivery.case_id,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            next_attempt_at=delivery.next_attempt_at,
-            last_attempt_at=delivery.last_attempt_at,
-            last_status_code=delivery.last_status_code,
-            last_error=delivery.last_error,
-            delivered_at=delivery.delivered_at,
-            created_at=delivery.created_at,
         )
-        for delivery, event_id, name, _url in rows
+        for delivery, event_id, name in rows
     ]

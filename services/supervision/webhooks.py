@@ -7,6 +7,7 @@ its jurisdiction. Our own services' subscriptions (kind internal) are never show
 from __future__ import annotations
 
 import asyncio
+import uuid
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, select
@@ -144,20 +145,21 @@ async def list_deliveries(
     if before_id is not None:
         query = query.where(WebhookDelivery.id < before_id)
     rows = await session.execute(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1))
-    return [
-        DeliveryOut(
-            id=delivery.id,
-            event_type=delivery.event_type,
-            webhook_id=message_id(event_id),
-            case_id=delivery.case_id,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            next_attempt_at=delivery.next_attempt_at,
-            last_attempt_at=delivery.last_attempt_at,
-            last_status_code=delivery.last_status_code,
-            last_error=delivery.last_error,
-            delivered_at=delivery.delivered_at,
-            created_at=delivery.created_at,
-        )
-        for delivery, event_id in rows
-    ]
+    return [delivery_out(delivery, event_id) for delivery, event_id in rows]
+
+
+def delivery_out(delivery: WebhookDelivery, event_id: uuid.UUID) -> DeliveryOut:
+    return DeliveryOut(
+        id=delivery.id,
+        event_type=delivery.event_type,
+        webhook_id=message_id(event_id),
+        case_id=delivery.case_id,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        next_attempt_at=delivery.next_attempt_at,
+        last_attempt_at=delivery.last_attempt_at,
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+        delivered_at=delivery.delivered_at,
+        created_at=delivery.created_at,
+    )

@@ -81,10 +81,10 @@ class Lane:
     def units(self, group: Group) -> int:
         raise NotImplementedError
 
-    async def dispatch_once(self) -> int:
-        """Claims what is due and there is room for, and starts sending it; returns the rows claimed."""
+    async def claim_due(self) -> list[Claimed]:
+        """Claims what is due and this lane has room for."""
         limit, per_endpoint, room = self.plan()
-        claimed = await claim(
+        return await claim(
             self.engine,
             internal=self.internal,
             limit=limit,
@@ -92,6 +92,10 @@ class Lane:
             room=room,
             lease_seconds=self.settings.delivery_lease_seconds,
         )
+
+    async def dispatch_once(self) -> int:
+        """Claims what is due and there is room for, and starts sending it; returns the rows claimed."""
+        claimed = await self.claim_due()
         for group in self.groups(claimed):
             endpoint_id = group[0].endpoint_id
             self.in_flight[endpoint_id] += self.units(group)

@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.events import fanout
-from shared.events.claims import Claimed, claim
+from shared.events.claims import Claimed
 from shared.events.lanes import SECRET_PURPOSE, IntegratorLane, InternalLane, Lane, event_body, wait_any
 from shared.events.outbox import NOTIFY_CHANNEL
 from shared.events.outcomes import retry_delay
@@ -89,15 +89,7 @@ class Relay:
         """Claims what both lanes would send now, without sending it (an inspection aid for tests)."""
         found: list[Claimed] = []
         for lane in self.lanes:
-            limit, per_endpoint, room = lane.plan()
-            found += await claim(
-                self.engine,
-                internal=lane.internal,
-                limit=limit,
-                per_endpoint=per_endpoint,
-                room=room,
-                lease_seconds=self.settings.delivery_lease_seconds,
-            )
+            found += await lane.claim_due()
         return found
 
     async def deliver_due(self) -> int:
