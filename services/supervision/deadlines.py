@@ -106,9 +106,7 @@ async def _reply_due(
     if case.kind == CaseKind.deputy_suggestion:
         candidates.append("deputy_suggestion")
     if case.category_id is not None:
-        default_tier = await session.scalar(
-            select(Category.default_tier).where(Category.id == case.category_id)
-        )
+        default_tier = await _category_tier(session, case.category_id)
         if default_tier:
             candidates.append(default_tier)
     candidates.append(FALLBACK_TIER)
@@ -117,6 +115,17 @@ async def _reply_due(
         if due is not None:
             return tier, due
     raise InvalidDuration(f"no policy for tier {FALLBACK_TIER}")
+
+
+async def _category_tier(session: AsyncSession, category_id: int) -> str | None:
+    # Read once per session: a batch of events shares one, and categories change only through routing's
+    # admin requests, never inside a batch.
+    tiers: dict[int, str | None] = session.info.setdefault("minyi.category_tiers", {})
+    if category_id not in tiers:
+        tiers[category_id] = await session.scalar(
+            select(Category.default_tier).where(Category.id == category_id)
+        )
+    return tiers[category_id]
 
 
 async def _window_due(
@@ -141,10 +150,20 @@ async def _assignments(session: AsyncSession, case: Case) -> list[Assignment]:
     return list(rows.scalars().all())
 
 
-async def ensure_dispatch_deadlines(session: AsyncSession, case: Case) -> int:
+async def case_assignments(session: AsyncSession, case: Case) -> list[Assignment]:
+    """All the case's assignments as they are now, declined ones included."""
+    return await _assignments(session, case)
+
+
+async def ensure_dispatch_deadlines(
+    session: AsyncSession, case: Case, all_assignments: list[Assignment] | None = None
+) -> int:
     """Accept and decline windows for every live assignment, a reply deadline for each lead and separate
-    department, and the co-handlers' opinion deadlines; only what is missing. Returns how many were added."""
-    assignments = [a for a in await _assignments(session, case) if a.status != AssignmentStatus.declined]
+    department, and the co-handlers' opinion deadlines; only what is missing. Returns how many were added.
+    ``all_assignments``: the case's assignments, when the caller has just read them."""
+    if all_assignments is None:
+        all_assignments = await _assignments(session, case)
+    assignments = [a for a in all_assignments if a.status != AssignmentStatus.declined]
     if not assignments:
         return 0
     existing = await session.execute(
@@ -166,7 +185,10 @@ async def ensure_dispatch_deadlines(session: AsyncSession, case: Case) -> int:
             rows.append(_row(assignment.id, DeadlineKind.reply, case.rework_round, tier, start, due))
     created = await _insert_many(session, case, rows)
     created += await _ensure_co_opinions(session, case, assignments, have, calendar)
-    await settle_replies(session, case)  # a reply that came before this event
+    if case.rework_round or any(a.replied_at is not None for a in all_assignments):
+        # A reply that came before this event. In round 0 a reply leaves replied_at set (only a rework
+        # clears it), so without one there is nothing to settle.
+        await settle_replies(session, case)
     await session.flush()
     return created
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision import deadlines
+from shared.db.enums import AssignmentStatus
 from shared.db.models import Case
 from shared.errors import Unprocessable
 from shared.events.inbox import ReceivedEvent
@@ -33,10 +34,13 @@ Handler = Callable[[AsyncSession, Case, datetime], Awaitable[None]]
 
 
 async def _dispatched(session: AsyncSession, case: Case, at: datetime) -> None:
-    await deadlines.ensure_dispatch_deadlines(session, case)
+    assignments = await deadlines.case_assignments(session, case)
+    await deadlines.ensure_dispatch_deadlines(session, case, assignments)
     # An acceptance or a decline handled before this event (or missed) still counts.
-    await deadlines.settle_accepted(session, case)
-    await deadlines.supersede_declined(session, case, at)
+    if any(a.accepted_at is not None for a in assignments):
+        await deadlines.settle_accepted(session, case)
+    if any(a.status == AssignmentStatus.declined for a in assignments):
+        await deadlines.supersede_declined(session, case, at)
 
 
 async def _accepted(session: AsyncSession, case: Case, at: datetime) -> None:
