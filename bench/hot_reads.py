@@ -114,32 +114,25 @@ async def _staff_case_view(session: AsyncSession, subject: Subject) -> Any:
     return await case_view(session, await get_case(session, subject.jurisdiction_id, subject.case_id))
 
 
+async def _first_page(
+    session: AsyncSession, jurisdiction_id: int, department_id: int, *, status: str | None = None
+) -> Any:
+    """The first page of a department's assignments, as GET /v1/assignments reads it."""
+    return await list_assignments(
+        session, jurisdiction_id, department_id, status=status, updated_since=None, limit=PAGE, after_id=None
+    )
+
+
 @hot_read("department_assignments")
 async def _department_assignments(session: AsyncSession, subject: Subject) -> Any:
     """GET /v1/assignments: a department's first page, newest first."""
-    return await list_assignments(
-        session,
-        subject.jurisdiction_id,
-        subject.department_id,
-        status=None,
-        updated_since=None,
-        limit=PAGE,
-        after_id=None,
-    )
+    return await _first_page(session, subject.jurisdiction_id, subject.department_id)
 
 
 @hot_read("department_assignments_small")
 async def _small_department_assignments(session: AsyncSession, subject: Subject) -> Any:
     """GET /v1/assignments for the department with the fewest assignments."""
-    return await list_assignments(
-        session,
-        subject.jurisdiction_id,
-        subject.small_department_id,
-        status=None,
-        updated_since=None,
-        limit=PAGE,
-        after_id=None,
-    )
+    return await _first_page(session, subject.jurisdiction_id, subject.small_department_id)
 
 
 @hot_read("case_search_small_department")
@@ -151,15 +144,7 @@ async def _case_search_small_department(session: AsyncSession, subject: Subject)
 @hot_read("department_assignments_pending")
 async def _department_pending(session: AsyncSession, subject: Subject) -> Any:
     """GET /v1/assignments?status=pending: what a department has yet to accept."""
-    return await list_assignments(
-        session,
-        subject.jurisdiction_id,
-        subject.department_id,
-        status="pending",
-        updated_since=None,
-        limit=PAGE,
-        after_id=None,
-    )
+    return await _first_page(session, subject.jurisdiction_id, subject.department_id, status="pending")
 
 
 @hot_read("assignment_detail")

@@ -124,16 +124,6 @@ async def code_by_token(session: AsyncSession, token: str) -> IntakeCode | None:
     return (await session.execute(select(IntakeCode).where(IntakeCode.token == token))).scalar_one_or_none()
 
 
-async def active_category(session: AsyncSession, jurisdiction_id: int, code: str) -> Category | None:
-    return (
-        await session.execute(
-            select(Category).where(
-                Category.jurisdiction_id == jurisdiction_id, Category.code == code, Category.active.is_(True)
-            )
-        )
-    ).scalar_one_or_none()
-
-
 async def active_categories(session: AsyncSession, jurisdiction_id: int) -> list[Category]:
     rows = await session.execute(
         select(Category)

@@ -71,8 +71,8 @@ async def record(
     if not results:
         return 0
     schedule = settings.retry_schedule
-    columns: dict[str, list[object]] = {k: [] for k in ("ids", "tokens", "statuses", "attempts", "next_at")}
-    columns.update(codes=[], errors=[])
+    names = ("ids", "tokens", "statuses", "attempts", "next_at", "codes", "errors")
+    columns: dict[str, list[object]] = {name: [] for name in names}
     gone: set[int] = set()
     for claimed, outcome in results:
         attempts = claimed.attempts + 1
