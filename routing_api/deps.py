@@ -19,6 +19,10 @@ from shared.web.params import PathId
 AdminKey = Annotated[Principal, Depends(require_roles("admin"))]
 DispatcherKey = Annotated[Principal, Depends(require_roles("dispatcher"))]
 DepartmentKey = Annotated[Principal, Depends(require_roles("department"))]
+# The dispatcher's desk: the queue, manual dispatch, classification (admins may do what dispatchers do).
+DeskKey = Annotated[Principal, Depends(require_roles("dispatcher", "admin"))]
+# Duplicates are found and merged by dispatchers, and by supervisors who spot them.
+DuplicatesKey = Annotated[Principal, Depends(require_roles("dispatcher", "supervisor", "admin"))]
 
 
 async def _own_assignment(assignment_id: PathId, key: DepartmentKey, session: Session) -> Assignment:
@@ -31,4 +35,13 @@ async def _own_assignment(assignment_id: PathId, key: DepartmentKey, session: Se
 OwnAssignment = Annotated[Assignment, Depends(_own_assignment)]
 
 
-__all__ = ["AdminKey", "DepartmentKey", "DispatcherKey", "OwnAssignment", "Pagination", "PathId"]
+__all__ = [
+    "AdminKey",
+    "DepartmentKey",
+    "DeskKey",
+    "DispatcherKey",
+    "DuplicatesKey",
+    "OwnAssignment",
+    "Pagination",
+    "PathId",
+]

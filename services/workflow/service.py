@@ -29,7 +29,9 @@ EMITTED = frozenset(
         "rework",
         "closed",
         "merged",
+        "unmerged",
         "rejected",
+        "extension_requested",
     }
 )
 

@@ -46,6 +46,8 @@ class AssignmentStatus(StrEnum):
     accepted = "accepted"
     declined = "declined"
     replied = "replied"
+    # Taken off the case by a dispatcher (a merge, a rejection or a redispatch); kept as history.
+    withdrawn = "withdrawn"
 
 
 class ReplyClass(StrEnum):
@@ -53,6 +55,29 @@ class ReplyClass(StrEnum):
     B = "B"
     C = "C"
     D = "D"
+
+
+class CategorySource(StrEnum):
+    """Who chose a case's category: the submitter, the classifier, or a dispatcher."""
+
+    citizen = "citizen"
+    system = "system"
+    dispatcher = "dispatcher"
+
+
+class QueueReason(StrEnum):
+    """Why a case waits in the dispatch queue for a person."""
+
+    no_rule = "no_rule"
+    declined = "declined"
+    low_confidence = "low_confidence"
+    flagged = "flagged"
+
+
+class ExtensionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
 
 
 class Rating(StrEnum):
@@ -132,7 +157,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "case.overdue",
     "case.supervision_changed",
     "case.merged",
+    "case.unmerged",
     "case.rejected",
+    "case.extension_requested",
     "case.extension_decided",
 )
 

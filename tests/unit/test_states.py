@@ -25,7 +25,8 @@ def test_illegal_moves_are_refused() -> None:
         ("dispatched", "closed"),
         ("replied", "dispatched"),
         ("closed", "received"),
-        ("merged", "received"),
+        ("merged", "replied"),
+        ("merged", "closed"),
         ("rejected", "dispatched"),
         ("in_progress", "in_progress"),
     ]:
@@ -37,9 +38,9 @@ def test_unknown_statuses_are_refused() -> None:
     assert not can_transition("lost", "received")
 
 
-def test_merged_and_rejected_are_final() -> None:
-    assert TRANSITIONS[CaseStatus.merged] == frozenset()
+def test_rejected_is_final_and_an_unmerge_returns_only_to_a_state_before_the_reply() -> None:
     assert TRANSITIONS[CaseStatus.rejected] == frozenset()
+    assert TRANSITIONS[CaseStatus.merged] == {"received", "dispatched", "in_progress"}
 
 
 @given(st.lists(st.sampled_from(STATUSES), max_size=30))

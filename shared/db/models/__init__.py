@@ -1,6 +1,15 @@
 """The shared schema. Each module names the service that owns (writes) its tables."""
 
 from shared.db.models.base import Base
+from shared.db.models.desk import (
+    CaseClassification,
+    CaseSearchTerms,
+    ClassifierExample,
+    ClassifierModel,
+    ClassifierTerm,
+    ExtensionRequest,
+    RoutingSettings,
+)
 from shared.db.models.events import InboxMessage, OutboxEvent, WebhookDelivery
 from shared.db.models.intake import (
     Deputy,
@@ -30,12 +39,18 @@ __all__ = [
     "Base",
     "CalendarOverride",
     "Case",
+    "CaseClassification",
     "CaseEvent",
+    "CaseSearchTerms",
     "Category",
+    "ClassifierExample",
+    "ClassifierModel",
+    "ClassifierTerm",
     "Committee",
     "Deadline",
     "Department",
     "Deputy",
+    "ExtensionRequest",
     "Feedback",
     "Grid",
     "InboxMessage",
@@ -45,6 +60,7 @@ __all__ = [
     "Reply",
     "RoutingRule",
     "RoutingRuleAssignment",
+    "RoutingSettings",
     "SlaPolicy",
     "Station",
     "TrackingCounter",

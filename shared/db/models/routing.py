@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,6 +23,8 @@ from shared.db.enums import AssignmentRole, AssignmentStatus, ReplyClass, check_
 from shared.db.models.base import Base, created_at, jurisdiction_fk, pk
 
 TIER_NAME = String(32)
+# The current transaction's 64-bit id, which never wraps.
+CURRENT_XID = text("(pg_current_xact_id()::text)::bigint")
 
 
 class Grid(Base):
@@ -115,6 +118,8 @@ class Assignment(Base):
         CheckConstraint(check_in("role", AssignmentRole), name="role"),
         CheckConstraint(check_in("status", AssignmentStatus), name="status"),
         Index("ix_assignments_department_status", "department_id", "status", "updated_at"),
+        # A department's sync feed reads its changes in transaction order.
+        Index("ix_assignments_department_change", "department_id", "change_xid", "id"),
     )
 
     id: Mapped[int] = pk()
@@ -129,7 +134,11 @@ class Assignment(Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     suggested_department_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("departments.id"))
     replied_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # The id of the transaction that last changed the assignment or its case (set by database triggers, see
+    # the dispatch_desk migration); the department sync feed's cursor.
+    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=CURRENT_XID)
 
 
 class Reply(Base):

@@ -26,7 +26,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.enums import CaseKind, CaseStatus, FeedbackSource, Rating, RequestType, Urgency, check_in
+from shared.db.enums import (
+    CaseKind,
+    CaseStatus,
+    CategorySource,
+    FeedbackSource,
+    QueueReason,
+    Rating,
+    RequestType,
+    Urgency,
+    check_in,
+)
 from shared.db.models.base import Base, created_at, jurisdiction_fk, pk
 
 
@@ -37,12 +47,23 @@ class Case(Base):
         CheckConstraint(check_in("kind", CaseKind), name="kind"),
         CheckConstraint(check_in("request_type", RequestType), name="request_type"),
         CheckConstraint(check_in("urgency", Urgency), name="urgency"),
+        CheckConstraint(check_in("category_source", CategorySource), name="category_source"),
+        CheckConstraint(check_in("queue_reason", QueueReason), name="queue_reason"),
         # A double-tapped form or a retried API call carries the same key and finds the case it made.
         UniqueConstraint("intake_code_id", "submission_key"),
         # With id last, a status filter's newest-first page (GET /v1/cases?status=) reads its 50 rows in
         # order instead of sorting every case of that status.
         Index("ix_cases_jurisdiction_status_id", "jurisdiction_id", "status", "id"),
         Index("ix_cases_jurisdiction_created", "jurisdiction_id", "created_at"),
+        # The dispatch queue: the few cases waiting for a person, out of millions.
+        Index(
+            "ix_cases_dispatch_queue",
+            "jurisdiction_id",
+            "queued_at",
+            postgresql_where="queue_reason IS NOT NULL",
+        ),
+        # "N 位群众反映": the cases merged into a main case.
+        Index("ix_cases_duplicate_of", "duplicate_of_id", postgresql_where="duplicate_of_id IS NOT NULL"),
     )
 
     id: Mapped[int] = pk()
@@ -52,6 +73,9 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.received)
     kind: Mapped[str] = mapped_column(String(24), default=CaseKind.citizen)
     category_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("categories.id"))
+    # Who chose the category, and the classifier's confidence when it was the classifier.
+    category_source: Mapped[str | None] = mapped_column(String(16))
+    classification_score: Mapped[float | None] = mapped_column(Float)
     request_type: Mapped[str] = mapped_column(String(16), default=RequestType.suggestion)
     urgency: Mapped[str] = mapped_column(String(16), default=Urgency.normal)
     title: Mapped[str | None] = mapped_column(String(100))
@@ -71,7 +95,12 @@ class Case(Base):
     grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grids.id"))
     tier: Mapped[str | None] = mapped_column(String(32))
     rework_round: Mapped[int] = mapped_column(Integer, default=0)
+    # The main case a merged case follows; merged_at starts the day in which it can be unmerged.
     duplicate_of_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cases.id"))
+    merged_at: Mapped[datetime | None]
+    # Set while the case waits in the dispatch queue for a person, with why and since when.
+    queue_reason: Mapped[str | None] = mapped_column(String(16))
+    queued_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
