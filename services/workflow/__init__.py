@@ -2,6 +2,7 @@
 
 from services.workflow.actors import SYSTEM, Actor
 from services.workflow.errors import IllegalTransition
+from services.workflow.merging import main_awaits_rating, mark_merged, mark_unmerged, rate_merged, reporters
 from services.workflow.service import (
     case_payload,
     change_status,
@@ -21,7 +22,12 @@ __all__ = [
     "case_payload",
     "change_status",
     "jurisdiction_code",
+    "main_awaits_rating",
+    "mark_merged",
+    "mark_unmerged",
     "open_case",
     "rate",
+    "rate_merged",
     "record_event",
+    "reporters",
 ]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.workflow.merging import reporters
 from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Feedback, Grid, Reply
 from shared.security.pii import decrypt, mask_name, mask_phone
 
@@ -94,6 +95,9 @@ class CaseStaffView(BaseModel):
     submitter: Submitter | None = Field(description="Null for confidential cases or when nothing was given")
     rework_round: int
     close_reason: str | None
+    duplicate_of_id: int | None = Field(description="The main case this one was merged into (并案)")
+    merged_at: datetime | None
+    reporters: int = Field(description="N 位群众反映: 1 + the cases merged into this one")
     created_at: datetime
     dispatched_at: datetime | None
     replied_at: datetime | None
@@ -152,6 +156,9 @@ async def staff_view(session: AsyncSession, case: Case) -> CaseStaffView:
         submitter=submitter_of(case),
         rework_round=case.rework_round,
         close_reason=case.close_reason,
+        duplicate_of_id=case.duplicate_of_id,
+        merged_at=case.merged_at,
+        reporters=await reporters(session, case.id),
         created_at=case.created_at,
         dispatched_at=case.dispatched_at,
         replied_at=case.replied_at,
