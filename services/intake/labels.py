@@ -61,6 +61,7 @@ EVENT_LABELS = {
     "rework": "重新办理",
     "closed": "已办结",
     "merged": "已并案处理",
+    "unmerged": "已撤销并案",
     "rejected": "不予受理",
     "extension_decided": "办理期限调整",
     "supervision_changed": "人大督办",

@@ -303,6 +303,21 @@ class PublicFeedback(BaseModel):
     at: datetime
 
 
+class PublicMainCase(BaseModel):
+    """The case a merged case is handled with (并案): its public progress only, nothing of its citizen."""
+
+    tracking_no: str
+    status: str
+    status_label: str
+    category: str | None
+    tier_label: str | None
+    reporters: int = Field(description="How many citizens raised the matter: N 位群众反映")
+    departments: list[PublicDepartment]
+    deadline: datetime | None
+    timeline: list[TimelineEntry]
+    replies: list[PublicReply]
+
+
 class PublicCaseView(BaseModel):
     """What the citizen sees: no name, phone, description or internal notes of anybody."""
 
@@ -320,8 +335,20 @@ class PublicCaseView(BaseModel):
     deadline: datetime | None = Field(description="The earliest open reply deadline")
     timeline: list[TimelineEntry]
     replies: list[PublicReply]
-    can_rate: bool = Field(description="Replied and not yet rated by the citizen")
+    can_rate: bool = Field(
+        description="Replied and not yet rated by the citizen; for a merged case, the main case's reply"
+    )
     feedback: list[PublicFeedback] = Field(description="The citizen's ratings so far")
+    reporters: int = Field(
+        description="How many citizens raised the matter (N 位群众反映): 1 + the cases merged into it"
+    )
+    merged_note: str | None = Field(
+        None,
+        description="Set when merged: which case it is handled with, e.g. 您反映的问题已与编号 … 的事项合并办理",
+    )
+    merged_into: PublicMainCase | None = Field(
+        None, description="Set when merged: the main case's public progress and replies"
+    )
 
 
 class FeedbackIn(BaseModel):

@@ -8,6 +8,8 @@ internal progress notes or feedback comments.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
@@ -29,12 +31,15 @@ from services.intake.schemas import (
     PublicCaseView,
     PublicDepartment,
     PublicFeedback,
+    PublicMainCase,
     PublicReply,
     TimelineEntry,
 )
-from services.workflow import rate
+from services.workflow import main_awaits_rating, rate, rate_merged, reporters
 from services.workflow.actors import CITIZEN
 from services.workflow.deadlines import TIER_LABELS
+from services.workflow.errors import NotAwaitingRating
+from services.workflow.merging import MERGED_TEXT
 from shared.db.enums import AssignmentStatus, CaseStatus, DeadlineKind, FeedbackSource
 from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Department, Feedback, Reply
 from shared.security.keys import hash_matches, sha256_hex
@@ -44,10 +49,19 @@ _ACCESS_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _NO_CASE_HASH = sha256_hex("no such case")
 
 # The only data keys of public events that reach the citizen, per event type.
-_PUBLIC_TEXT = {"progress": "text", "assignment_replied": "text", "replied": "text", "rejected": "reason"}
+_PUBLIC_TEXT = {
+    "progress": "text",
+    "assignment_replied": "text",
+    "replied": "text",
+    "rejected": "reason",
+    "merged": "text",
+    "unmerged": "text",
+}
 _REPLY_EVENTS = frozenset({"assignment_replied", "replied"})
 # Declines are between the dispatcher and departments, even if an event were marked public by mistake.
 _NEVER_SHOWN = frozenset({"declined", "decline"})
+# Units no longer on the case: they sent it back, or a dispatcher took it from them (a merge).
+_GONE = (AssignmentStatus.declined, AssignmentStatus.withdrawn)
 _ROLE_ORDER = sql_case({"lead": 0, "separate": 1, "co": 2}, value=Assignment.role, else_=3)
 
 
@@ -79,7 +93,18 @@ def _public_text(event: CaseEvent) -> tuple[str | None, str | None]:
     )
 
 
-async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
+@dataclass(frozen=True)
+class _Progress:
+    """The public progress of one case: who handles it, by when, what happened and the answers."""
+
+    category: str | None
+    departments: list[PublicDepartment]
+    deadline: datetime | None
+    timeline: list[TimelineEntry]
+    replies: list[PublicReply]
+
+
+async def _progress(session: AsyncSession, case: Case) -> _Progress:
     category = (
         await session.scalar(select(Category.name).where(Category.id == case.category_id))
         if case.category_id is not None
@@ -89,7 +114,7 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
         await session.execute(
             select(Department.name, Assignment.role)
             .join(Department, Department.id == Assignment.department_id)
-            .where(Assignment.case_id == case.id, Assignment.status != AssignmentStatus.declined)
+            .where(Assignment.case_id == case.id, Assignment.status.not_in(_GONE))
             .order_by(_ROLE_ORDER, Assignment.id)
         )
     ).all()
@@ -115,15 +140,6 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
     replies = list(
         (await session.execute(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id))).scalars()
     )
-    feedback = list(
-        (
-            await session.execute(
-                select(Feedback)
-                .where(Feedback.case_id == case.id, Feedback.source == FeedbackSource.citizen)
-                .order_by(Feedback.id)
-            )
-        ).scalars()
-    )
     names = await _department_names(session, case.jurisdiction_id, events, replies)
 
     seen: set[tuple[str, str]] = set()
@@ -145,16 +161,8 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
                 department=names.get(_department_id(event.data)),
             )
         )
-    rated_this_round = any(f.round == case.rework_round for f in feedback)
-    return PublicCaseView(
-        tracking_no=case.tracking_no,
-        status=case.status,
-        status_label=STATUS_LABELS.get(case.status, case.status),
-        request_type=case.request_type,
-        request_type_label=REQUEST_TYPE_LABELS.get(case.request_type, case.request_type),
+    return _Progress(
         category=category,
-        tier_label=TIER_LABELS.get(case.tier) if case.tier else None,
-        created_at=case.created_at,
         departments=handling,
         deadline=deadline,
         timeline=timeline,
@@ -169,7 +177,71 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
             )
             for r in replies
         ],
-        can_rate=case.status == CaseStatus.replied and not rated_this_round,
+    )
+
+
+async def _main_case(session: AsyncSession, case: Case) -> Case | None:
+    """The case a merged case is handled with (the same jurisdiction's, by construction)."""
+    if case.status != CaseStatus.merged or case.duplicate_of_id is None:
+        return None
+    main: Case | None = await session.scalar(
+        select(Case).where(Case.id == case.duplicate_of_id, Case.jurisdiction_id == case.jurisdiction_id)
+    )
+    return main
+
+
+async def _main_view(session: AsyncSession, main: Case) -> PublicMainCase:
+    progress = await _progress(session, main)
+    return PublicMainCase(
+        tracking_no=main.tracking_no,
+        status=main.status,
+        status_label=STATUS_LABELS.get(main.status, main.status),
+        category=progress.category,
+        tier_label=TIER_LABELS.get(main.tier) if main.tier else None,
+        reporters=await reporters(session, main.id),
+        departments=progress.departments,
+        deadline=progress.deadline,
+        timeline=progress.timeline,
+        replies=progress.replies,
+    )
+
+
+async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
+    """The citizen's page. A merged case shows its own short history and, beside it, the main case's
+    public progress and replies, which its citizen may rate too; the main case counts its citizens."""
+    progress = await _progress(session, case)
+    feedback = list(
+        (
+            await session.execute(
+                select(Feedback)
+                .where(Feedback.case_id == case.id, Feedback.source == FeedbackSource.citizen)
+                .order_by(Feedback.id)
+            )
+        ).scalars()
+    )
+    rated_rounds = {f.round for f in feedback}
+    main = await _main_case(session, case)
+    merged_into = await _main_view(session, main) if main is not None else None
+    if main is not None and merged_into is not None:
+        can_rate = main_awaits_rating(case, main) and main.rework_round not in rated_rounds
+        count = merged_into.reporters
+    else:
+        can_rate = case.status == CaseStatus.replied and case.rework_round not in rated_rounds
+        count = await reporters(session, case.id)
+    return PublicCaseView(
+        tracking_no=case.tracking_no,
+        status=case.status,
+        status_label=STATUS_LABELS.get(case.status, case.status),
+        request_type=case.request_type,
+        request_type_label=REQUEST_TYPE_LABELS.get(case.request_type, case.request_type),
+        category=progress.category,
+        tier_label=TIER_LABELS.get(case.tier) if case.tier else None,
+        created_at=case.created_at,
+        departments=progress.departments,
+        deadline=progress.deadline,
+        timeline=progress.timeline,
+        replies=progress.replies,
+        can_rate=can_rate,
         feedback=[
             PublicFeedback(
                 rating=f.rating,
@@ -179,6 +251,9 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
             )
             for f in feedback
         ],
+        reporters=count,
+        merged_note=MERGED_TEXT.format(tracking_no=main.tracking_no) if main is not None else None,
+        merged_into=merged_into,
     )
 
 
@@ -205,10 +280,30 @@ async def _department_names(
 
 async def give_feedback(session: AsyncSession, case: Case, data: FeedbackIn) -> FeedbackOut:
     """The citizen's rating of the latest reply: satisfied closes the case, dissatisfied sends it to rework.
+    A merged case's citizen rates the main case's reply instead, which is recorded and changes nothing.
     Load the case with ``for_update`` so two ratings at once cannot both pass the checks."""
-    await rate(
-        session, case, source=FeedbackSource.citizen, rating=data.rating, comment=data.comment, actor=CITIZEN
-    )
+    if case.status == CaseStatus.merged:
+        main = await _main_case(session, case)
+        if main is None:
+            raise NotAwaitingRating()
+        await rate_merged(
+            session,
+            case,
+            main,
+            source=FeedbackSource.citizen,
+            rating=data.rating,
+            comment=data.comment,
+            actor=CITIZEN,
+        )
+    else:
+        await rate(
+            session,
+            case,
+            source=FeedbackSource.citizen,
+            rating=data.rating,
+            comment=data.comment,
+            actor=CITIZEN,
+        )
     return FeedbackOut(
         tracking_no=case.tracking_no,
         status=case.status,
