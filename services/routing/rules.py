@@ -198,38 +198,65 @@ class Route:
     assignments: tuple[RoutedDepartment, ...]
 
 
-async def match_rule(
-    session: AsyncSession, jurisdiction_id: int, category: Category, grid_id: int | None
-) -> Route | None:
-    """The most specific active rule for a category (or, failing that, its parent) in a grid.
+@dataclass(frozen=True)
+class Candidate:
+    """A rule as the ranking sees it: how specific it is for the case, and which of its departments can take
+    the case (inactive departments are skipped)."""
 
-    Specificity: own category and grid > own category, any grid > parent and grid > parent, any grid; then
-    higher priority, then the older rule. Inactive departments are skipped; a rule left without an active
-    lead or separate department could never be answered, so it does not count.
-    """
+    rule: RoutingRule
+    # 0: the case's own category; 1: its parent.
+    category_rank: int
+    usable: tuple[RoutedDepartment, ...]
+    inactive_department_ids: frozenset[int]
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """Smaller is more specific: own category before parent, a named grid before every grid."""
+        return (self.category_rank, 0 if self.rule.grid_id is not None else 1)
+
+    @property
+    def rank(self) -> tuple[int, int, int, int]:
+        """The order in which rules are tried: specificity, then higher priority, then the older rule."""
+        return (*self.specificity, -self.rule.priority, self.rule.id)
+
+    @property
+    def answerable(self) -> bool:
+        """A rule left without an active lead or separate department could never be answered."""
+        return any(a.role in ANSWERING_ROLES for a in self.usable)
+
+    def applies(self, grid_id: int | None) -> bool:
+        return self.rule.active and (self.rule.grid_id is None or self.rule.grid_id == grid_id)
+
+
+async def ranked_candidates(
+    session: AsyncSession,
+    jurisdiction_id: int,
+    category: Category,
+    grid_id: int | None,
+    *,
+    every_rule: bool = False,
+) -> list[Candidate]:
+    """The rules of a category and of its parent, in the order matching tries them. Only those that can
+    apply (active, for every grid or the case's grid) unless ``every_rule``, which adds inactive rules and
+    other grids' rules so an explanation can say why they lost."""
     category_rank = {category.id: 0}
     if category.parent_id is not None:
         category_rank[category.parent_id] = 1
-    grid_match: ColumnElement[bool] = RoutingRule.grid_id.is_(None)
-    if grid_id is not None:
-        grid_match = or_(grid_match, RoutingRule.grid_id == grid_id)
+    where: list[ColumnElement[bool]] = [
+        RoutingRule.jurisdiction_id == jurisdiction_id,
+        RoutingRule.category_id.in_(category_rank),
+    ]
+    if not every_rule:
+        grid_match: ColumnElement[bool] = RoutingRule.grid_id.is_(None)
+        if grid_id is not None:
+            grid_match = or_(grid_match, RoutingRule.grid_id == grid_id)
+        where += [RoutingRule.active.is_(True), grid_match]
     rules = (
         await session.scalars(
-            select(RoutingRule)
-            .where(
-                RoutingRule.jurisdiction_id == jurisdiction_id,
-                RoutingRule.active,
-                RoutingRule.category_id.in_(category_rank),
-                grid_match,
-            )
-            .options(selectinload(RoutingRule.assignments))
+            select(RoutingRule).where(*where).options(selectinload(RoutingRule.assignments))
         )
     ).all()
-    ranked = sorted(
-        rules,
-        key=lambda r: (category_rank[r.category_id], 0 if r.grid_id is not None else 1, -r.priority, r.id),
-    )
-    department_ids = {a.department_id for rule in ranked for a in rule.assignments}
+    department_ids = {a.department_id for rule in rules for a in rule.assignments}
     active = (
         set(
             (
@@ -241,10 +268,39 @@ async def match_rule(
         if department_ids
         else set()
     )
-    for rule in ranked:
-        usable = tuple(
-            RoutedDepartment(a.department_id, a.role) for a in rule.assignments if a.department_id in active
+    candidates = [
+        Candidate(
+            rule=rule,
+            category_rank=category_rank[rule.category_id],
+            usable=tuple(
+                RoutedDepartment(a.department_id, a.role)
+                for a in rule.assignments
+                if a.department_id in active
+            ),
+            inactive_department_ids=frozenset(
+                a.department_id for a in rule.assignments if a.department_id not in active
+            ),
         )
-        if any(a.role in ANSWERING_ROLES for a in usable):
-            return Route(rule_id=rule.id, tier=rule.tier, assignments=usable)
-    return None
+        for rule in rules
+    ]
+    return sorted(candidates, key=lambda c: c.rank)
+
+
+def winner(candidates: Sequence[Candidate], grid_id: int | None) -> Candidate | None:
+    """The first rule in rank order that applies to the grid and can be answered."""
+    return next((c for c in candidates if c.applies(grid_id) and c.answerable), None)
+
+
+async def match_rule(
+    session: AsyncSession, jurisdiction_id: int, category: Category, grid_id: int | None
+) -> Route | None:
+    """The most specific active rule for a category (or, failing that, its parent) in a grid.
+
+    Specificity: own category and grid > own category, any grid > parent and grid > parent, any grid; then
+    higher priority, then the older rule. Inactive departments are skipped; a rule left without an active
+    lead or separate department could never be answered, so it does not count.
+    """
+    found = winner(await ranked_candidates(session, jurisdiction_id, category, grid_id), grid_id)
+    if found is None:
+        return None
+    return Route(rule_id=found.rule.id, tier=found.rule.tier, assignments=found.usable)

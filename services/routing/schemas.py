@@ -299,3 +299,69 @@ class AssignmentDetail(_AssignmentFields):
     co_opinions: list[CoOpinionView] = Field(
         description="Co-handlers' opinions: all of them for the lead, a co-handler's own for a co-handler"
     )
+
+
+# --- why a rule applies ------------------------------------------------------------------------------------
+
+Verdict = Literal[
+    "won",
+    "less_specific",
+    "lower_priority",
+    "newer",
+    "inactive_departments",
+    "no_answering_unit",
+    "other_grid",
+    "inactive_rule",
+]
+
+
+class ExplainedDepartment(BaseModel):
+    department_id: int
+    department_name: str | None
+    role: str
+    active: bool = Field(description="Inactive departments are skipped when the rule is used")
+
+
+class ExplainedRule(BaseModel):
+    id: int
+    category_code: str
+    grid_code: str | None
+    tier: str | None
+    priority: int
+    active: bool
+    assignments: list[ExplainedDepartment]
+
+
+class ConsideredRule(BaseModel):
+    rule: ExplainedRule
+    verdict: Verdict = Field(
+        description="won; lost as less_specific, lower_priority or newer (same rank, the older rule wins); "
+        "unusable as inactive_departments, no_answering_unit, other_grid or inactive_rule"
+    )
+    reason: str = Field(description="The verdict in words (Chinese)")
+
+
+class FallbackDepartment(BaseModel):
+    department_id: int
+    department_name: str
+    active: bool
+
+
+class RoutingExplanation(BaseModel):
+    category_code: str
+    grid_code: str | None
+    outcome: Literal["rule", "fallback", "dispatcher"] = Field(
+        description="rule: the winning rule's departments; fallback: the jurisdiction's fallback "
+        "department; dispatcher: the case waits in the dispatch queue"
+    )
+    summary: str = Field(description="The outcome in words (Chinese)")
+    rule: ExplainedRule | None = Field(description="The winning rule")
+    assignments: list[ExplainedDepartment] = Field(description="Who would get the case, with roles")
+    tier: str | None = Field(
+        description="The rule's tier, else the category's default (urgency or a deputy suggestion may "
+        "still change it per case); null when the case waits for a dispatcher"
+    )
+    fallback_department: FallbackDepartment | None
+    considered: list[ConsideredRule] = Field(
+        description="Every rule of the category and its parent, in rank order"
+    )
