@@ -24,9 +24,12 @@ from services.routing.taxonomy import departments_in_jurisdiction
 from services.routing.views import assignment_view
 from services.workflow import Actor, change_status, record_event
 from services.workflow.deadlines import compute_due
-from shared.db.enums import AssignmentRole, AssignmentStatus, CaseStatus, DeadlineKind
+from shared.db.enums import AssignmentRole, AssignmentStatus, CaseStatus, DeadlineKind, QueueReason
 from shared.db.models import Assignment, Case, Deadline, Department, Reply
 from shared.errors import Unprocessable
+
+# Assignments whose department no longer handles the case: it declined, or a dispatcher withdrew it.
+GONE = frozenset({AssignmentStatus.declined, AssignmentStatus.withdrawn})
 
 # Cases whose assignments can still be worked on; closed, merged, rejected or re-queued cases are frozen.
 ACTIVE_CASE_STATUSES = frozenset(
@@ -126,7 +129,7 @@ async def _suggested_department(
 
 def _answering(assignments: list[Assignment]) -> list[Assignment]:
     """The lead and separate assignments still on the case."""
-    return [a for a in assignments if a.role in ANSWERING_ROLES and a.status != AssignmentStatus.declined]
+    return [a for a in assignments if a.role in ANSWERING_ROLES and a.status not in GONE]
 
 
 async def decline(session: AsyncSession, assignment: Assignment, data: DeclineIn) -> AssignmentView:
@@ -156,6 +159,9 @@ async def decline(session: AsyncSession, assignment: Assignment, data: DeclineIn
     event_data = {"assignment_id": a.id, "department_id": a.department_id}
     remaining = _answering(await case_assignments(session, case.id))
     if not remaining and case.status in (CaseStatus.dispatched, CaseStatus.in_progress):
+        # Back in the dispatch queue, where the decline reasons and suggestions tell the dispatcher why.
+        case.queue_reason = QueueReason.declined
+        case.queued_at = now
         await change_status(
             session,
             case,

@@ -1,8 +1,9 @@
 """Automatic dispatch (交办): a received case goes to the departments its routing rule names, or to the
-jurisdiction's fallback department; with neither, it waits for a dispatcher."""
+jurisdiction's fallback department; with neither, it waits for a dispatcher (services.routing.desk)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -72,17 +73,19 @@ class _Plan:
     department_names: dict[int, str]
 
 
-# Where cases of one jurisdiction, category and grid go, remembered by the caller for as long as it knows the
-# rules cannot change (a batch of case.received events, applied in one transaction).
-Plans = dict[tuple[int, int | None, int | None], _Plan | None]
+# Where cases of one jurisdiction, category and grid go (with or without the fallback department), remembered
+# by the caller for as long as it knows the rules cannot change (a batch of case.received events, applied in
+# one transaction).
+Plans = dict[tuple[int, int | None, int | None, bool], _Plan | None]
 
 
-async def _plan(session: AsyncSession, case: Case, plans: Plans) -> _Plan | None:
-    key = (case.jurisdiction_id, case.category_id, case.grid_id)
+async def _plan(session: AsyncSession, case: Case, plans: Plans, use_fallback: bool) -> _Plan | None:
+    key = (case.jurisdiction_id, case.category_id, case.grid_id, use_fallback)
     if key not in plans:
         category = await _category(session, case)
         route = await match_rule(session, case.jurisdiction_id, category, case.grid_id) if category else None
-        route = route or await _fallback_route(session, case.jurisdiction_id)
+        if route is None and use_fallback:
+            route = await _fallback_route(session, case.jurisdiction_id)
         plans[key] = (
             None
             if route is None
@@ -97,27 +100,38 @@ async def _plan(session: AsyncSession, case: Case, plans: Plans) -> _Plan | None
     return plans[key]
 
 
-async def dispatch_case(session: AsyncSession, case: Case, *, plans: Plans | None = None) -> list[Assignment]:
-    """Dispatches a received case (the caller holds its row lock). Returns the new assignments; none when no
-    rule and no fallback department apply, in which case nothing is written and the case stays received.
-    ``plans`` lets a caller dispatching many cases at once work out each route once."""
-    plan = await _plan(session, case, {} if plans is None else plans)
-    if plan is None:
-        return []
-    tier = handling_tier(case, plan.route.tier, plan.category_tier)
-    now = datetime.now(UTC)
-    assignments = [
+async def category_tier(session: AsyncSession, case: Case) -> str:
+    """The default tier of the case's category (or its parent's)."""
+    return await _category_tier(session, await _category(session, case))
+
+
+def new_assignments(case: Case, routed: Sequence[RoutedDepartment], at: datetime) -> list[Assignment]:
+    return [
         Assignment(
             jurisdiction_id=case.jurisdiction_id,
             case_id=case.id,
-            department_id=routed.department_id,
-            role=routed.role,
+            department_id=r.department_id,
+            role=r.role,
             status=AssignmentStatus.pending,
-            dispatched_at=now,
-            updated_at=now,
+            dispatched_at=at,
+            updated_at=at,
         )
-        for routed in plan.route.assignments
+        for r in routed
     ]
+
+
+async def dispatch_case(
+    session: AsyncSession, case: Case, *, plans: Plans | None = None, use_fallback: bool = True
+) -> list[Assignment]:
+    """Dispatches a received case (the caller holds its row lock). Returns the new assignments; none when no
+    rule (and, with ``use_fallback``, no fallback department) applies, in which case nothing is written and
+    the case stays received. ``plans`` lets a caller dispatching many cases at once work out each route
+    once."""
+    plan = await _plan(session, case, {} if plans is None else plans, use_fallback)
+    if plan is None:
+        return []
+    tier = handling_tier(case, plan.route.tier, plan.category_tier)
+    assignments = new_assignments(case, plan.route.assignments, datetime.now(UTC))
     session.add_all(assignments)
     await session.flush()
     case.tier = tier

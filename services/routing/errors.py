@@ -10,6 +10,7 @@ ASSIGNMENT_STATUS_LABELS = {
     "accepted": "已签收",
     "declined": "已退回",
     "replied": "已答复",
+    "withdrawn": "已撤回",
 }
 
 

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.assignments import reopen_for_rework
-from services.routing.dispatch import Plans, dispatch_case
+from services.routing.desk.arrival import handle_arrival
+from services.routing.dispatch import Plans
 from services.routing.repository import lock_case
 from shared.db.enums import CaseStatus
 from shared.db.ids import MAX_ID
@@ -33,8 +34,8 @@ async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
     if case is None:
         return
     if event.type == "case.received":
-        if case.status != CaseStatus.received:
-            return
+        if case.status != CaseStatus.received or case.queue_reason is not None:
+            return  # handled already: dispatched, or waiting in the queue for a person
         # A case that was dispatched before and came back (every department declined) waits for a person.
         dispatched_before = await session.scalar(
             select(Assignment.id).where(Assignment.case_id == case.id).limit(1)
@@ -42,6 +43,6 @@ async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
         if dispatched_before is None:
             # The events of one batch share a transaction, in which the routing rules cannot change.
             plans: Plans = session.info.setdefault("minyi.dispatch_plans", {})
-            await dispatch_case(session, case, plans=plans)
+            await handle_arrival(session, case, plans)
     elif event.type == "case.rework" and case.status == CaseStatus.rework:
         await reopen_for_rework(session, case)

@@ -9,10 +9,11 @@ from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.supervision.deadlines import GONE
 from services.supervision.errors import CaseNotFound, FieldInvalid
 from services.supervision.schemas import EARLIEST_YEAR, LATEST_YEAR, CaseFilters, CaseSummary
 from services.workflow.views import CaseStaffView, staff_view
-from shared.db.enums import AssignmentStatus, CaseStatus, DeadlineKind
+from shared.db.enums import CaseStatus, DeadlineKind
 from shared.db.models import Assignment, Case, Category, Deadline
 
 # Deadlines that are somebody's duty; a lapsed decline or rating window is nobody's fault.
@@ -80,7 +81,7 @@ async def search_cases(
             exists().where(
                 Assignment.case_id == Case.id,
                 Assignment.department_id == filters.department_id,
-                Assignment.status != AssignmentStatus.declined,
+                Assignment.status.not_in(GONE),
             )
         )
     if filters.category_code:
@@ -122,7 +123,7 @@ async def _department_ids(session: AsyncSession, case_ids: list[int]) -> dict[in
         return {}
     rows = await session.execute(
         select(Assignment.case_id, Assignment.department_id).where(
-            Assignment.case_id.in_(case_ids), Assignment.status != AssignmentStatus.declined
+            Assignment.case_id.in_(case_ids), Assignment.status.not_in(GONE)
         )
     )
     found: dict[int, set[int]] = defaultdict(set)

@@ -23,6 +23,8 @@ CO_OPINION_LEAD_WORKING_DAYS = 5
 FALLBACK_TIER = "week"
 CO_OPINION_EVENT = "co_opinion"  # the case event routing records for a co-handler's opinion
 ANSWERING_ROLES = (AssignmentRole.lead, AssignmentRole.separate)
+# Assignments whose department no longer handles the case: declined, or withdrawn by a dispatcher.
+GONE = (AssignmentStatus.declined, AssignmentStatus.withdrawn)
 
 
 # A deadline still running: neither met nor replaced by a later one.
@@ -163,7 +165,7 @@ async def ensure_dispatch_deadlines(
     ``all_assignments``: the case's assignments, when the caller has just read them."""
     if all_assignments is None:
         all_assignments = await _assignments(session, case)
-    assignments = [a for a in all_assignments if a.status != AssignmentStatus.declined]
+    assignments = [a for a in all_assignments if a.status not in GONE]
     if not assignments:
         return 0
     existing = await session.execute(
@@ -211,7 +213,7 @@ async def _ensure_co_opinions(
             Deadline.kind == DeadlineKind.reply,
             Deadline.superseded_at.is_(None),
             Assignment.role == AssignmentRole.lead,
-            Assignment.status != AssignmentStatus.declined,
+            Assignment.status.not_in(GONE),
         )
         .order_by(Deadline.round.desc(), Deadline.id)
         .limit(1)
@@ -266,10 +268,8 @@ async def settle_accepted(session: AsyncSession, case: Case) -> int:
 
 
 async def supersede_declined(session: AsyncSession, case: Case, at: datetime) -> int:
-    """A department that declined drops out of the case, and so do its open deadlines."""
-    declined = select(Assignment.id).where(
-        Assignment.case_id == case.id, Assignment.status == AssignmentStatus.declined
-    )
+    """A department that declined (or was withdrawn) drops out of the case, and so do its open deadlines."""
+    declined = select(Assignment.id).where(Assignment.case_id == case.id, Assignment.status.in_(GONE))
     return await _count(
         session,
         update(Deadline)
@@ -392,7 +392,7 @@ async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
     due = await _window_due(session, case, at, "rework", calendar)
     created = 0
     for assignment in await _assignments(session, case):
-        if assignment.status == AssignmentStatus.declined or assignment.role not in ANSWERING_ROLES:
+        if assignment.status in GONE or assignment.role not in ANSWERING_ROLES:
             continue
         created += await _insert(
             session,

@@ -13,8 +13,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.supervision import deadlines
-from shared.db.enums import AssignmentStatus
+from services.supervision import deadlines, withdrawals
+from shared.db.enums import CaseStatus
 from shared.db.models import Case
 from shared.errors import Unprocessable
 from shared.events.inbox import ReceivedEvent
@@ -28,6 +28,9 @@ SUBSCRIBED_EVENTS = (
     "case.replied",
     "case.rework",
     "case.closed",
+    "case.merged",
+    "case.unmerged",
+    "case.rejected",
 )
 
 Handler = Callable[[AsyncSession, Case, datetime], Awaitable[None]]
@@ -39,7 +42,7 @@ async def _dispatched(session: AsyncSession, case: Case, at: datetime) -> None:
     # An acceptance or a decline handled before this event (or missed) still counts.
     if any(a.accepted_at is not None for a in assignments):
         await deadlines.settle_accepted(session, case)
-    if any(a.status == AssignmentStatus.declined for a in assignments):
+    if any(a.status in deadlines.GONE for a in assignments):
         await deadlines.supersede_declined(session, case, at)
 
 
@@ -64,6 +67,17 @@ async def _closed(session: AsyncSession, case: Case, at: datetime) -> None:
     await deadlines.close_rating_window(session, case, at)
 
 
+async def _withdrawn(session: AsyncSession, case: Case, at: datetime) -> None:
+    # Merged or rejected; an unmerge that already ran leaves the case handled again, so check the state.
+    if case.status in (CaseStatus.merged, CaseStatus.rejected):
+        await withdrawals.supersede_all(session, case, at)
+
+
+async def _unmerged(session: AsyncSession, case: Case, at: datetime) -> None:
+    if case.status != CaseStatus.merged:
+        await withdrawals.restore_after_unmerge(session, case)
+
+
 HANDLERS: dict[str, Handler] = {
     "case.dispatched": _dispatched,
     "case.accepted": _accepted,
@@ -71,6 +85,9 @@ HANDLERS: dict[str, Handler] = {
     "case.replied": _replied,
     "case.rework": _rework,
     "case.closed": _closed,
+    "case.merged": _withdrawn,
+    "case.rejected": _withdrawn,
+    "case.unmerged": _unmerged,
 }
 
 
@@ -83,7 +100,11 @@ async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
     case_id = event.data.get("case_id")
     if not isinstance(case_id, int) or isinstance(case_id, bool):
         raise Unprocessable("事件缺少有效的 case_id")
-    case = (await session.execute(select(Case).where(Case.id == case_id))).scalar_one_or_none()
+    # Locked like routing locks it before touching its assignments: deadline writes stamp the case's
+    # assignments (the department sync feed), so both services take the case row first and never deadlock.
+    case = (
+        await session.execute(select(Case).where(Case.id == case_id).with_for_update())
+    ).scalar_one_or_none()
     if case is None:
         # Events commit with their case, so this is another database's event: nothing to do here.
         log.warning("event_for_unknown_case", type=event.type, case_id=case_id, message_id=event.message_id)
