@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.workflow.views import CaseStaffView
 from shared.db.ids import DbId
@@ -249,6 +249,33 @@ class ReplyIn(_Input):
         description="A solved; B being solved or planned; C must wait; D kept for reference"
     )
     text: ReplyText
+
+
+class ExtensionRequestIn(_Input):
+    until: AwareDatetime = Field(
+        description="The reply deadline asked for: later than the current one, with a time zone (ISO 8601)"
+    )
+    reason: Reason
+
+
+class ExtensionRequestView(BaseModel):
+    """A department's extension request (延期申请) as the department sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    assignment_id: int
+    department_id: int
+    round: int = Field(description="The rework round whose reply deadline the request is about")
+    current_due_at: datetime = Field(description="The reply deadline when the request was made")
+    requested_until: datetime
+    reason: str
+    status: str = Field(description="pending until supervision approves or refuses")
+    created_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+    approved_until: datetime | None
 
 
 class AssignmentCaseBrief(BaseModel):
