@@ -35,6 +35,9 @@ class DeadlineView(BaseModel):
     tier: str | None
     due_at: datetime
     met_at: datetime | None
+    superseded_at: datetime | None = Field(
+        None, description="Set when the deadline stopped counting: the unit left, or the case was merged"
+    )
 
 
 class EventView(BaseModel):
