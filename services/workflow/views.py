@@ -35,9 +35,6 @@ class DeadlineView(BaseModel):
     tier: str | None
     due_at: datetime
     met_at: datetime | None
-    superseded_at: datetime | None = Field(
-        None, description="Set when the deadline stopped counting: the unit left, or the case was merged"
-    )
 
 
 class EventView(BaseModel):
@@ -83,6 +80,11 @@ class CaseStaffView(BaseModel):
     status: str
     kind: str
     category_code: str | None
+    category_source: str | None = Field(
+        description="Who chose the category: citizen, system (the classifier) or dispatcher"
+    )
+    classification_score: float | None = Field(description="The classifier's confidence when it chose")
+    queue_reason: str | None = Field(description="Why the case waits in the dispatch queue, while it does")
     request_type: str
     urgency: str
     title: str | None
@@ -144,6 +146,9 @@ async def staff_view(session: AsyncSession, case: Case) -> CaseStaffView:
         status=case.status,
         kind=case.kind,
         category_code=category_code,
+        category_source=case.category_source,
+        classification_score=case.classification_score,
+        queue_reason=case.queue_reason,
         request_type=case.request_type,
         urgency=case.urgency,
         title=case.title,
