@@ -9,6 +9,7 @@ fetched at run time); ``warm_up`` does it at start-up rather than on the first r
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections.abc import Iterable
@@ -74,3 +75,17 @@ def add_words(words: Iterable[str]) -> None:
     for word in words:
         if len(word) >= 2:
             jieba.add_word(word)
+
+
+# Bounds, in log(corpus size / count) of jieba's dictionary, between an everyday word ("一直", "有人": ~8) and a
+# specific one ("井盖": 16; words outside the dictionary count as specific).
+_EVERYDAY, _SPECIFIC = 7.0, 13.0
+
+
+def specificity(word: str) -> float:
+    """How little an everyday word this is, from 0.15 ("一直") to 1.0 ("井盖"), by its frequency in jieba's
+    own dictionary: a word every text has says little about what one text is about."""
+    warm_up()
+    count = jieba.dt.FREQ.get(word, 0)
+    rarity = math.log(jieba.dt.total / (count + 1))
+    return min(1.0, max(0.15, (rarity - _EVERYDAY) / (_SPECIFIC - _EVERYDAY)))
