@@ -10,12 +10,14 @@ from routing_api.routes import (
     categories,
     committees,
     departments,
+    dispatch_queue,
     duplicates,
     extension_requests,
     fallback,
     grids,
     internal,
     routing_rules,
+    routing_settings,
 )
 from shared.web.app import create_service_app
 
@@ -34,8 +36,10 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             categories.router,
             departments.router,
             routing_rules.router,
-            duplicates.router,
             fallback.router,
+            routing_settings.router,
+            dispatch_queue.router,
+            duplicates.router,
             assignments.router,
             extension_requests.router,
             internal.router,
