@@ -1,9 +1,9 @@
 """`minyi demo`: the demo jurisdiction GS (姑苏区), loaded once.
 
 Stations over five grids, six deputies each with an intake code, a code per station, the default two-level
-taxonomy with its committees, eight departments, routing rules covering every top-level category and a
-fallback department, and a key per role. Keys exist only as hashes in the database, so the plain keys are
-written once to a file under the data folder.
+taxonomy with its committees and classifier lexicon (services/demo_lexicon.py), eight departments, routing
+rules covering every top-level category and a fallback department, and a key per role. Keys exist only as
+hashes in the database, so the plain keys are written once to a file under the data folder.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.demo_lexicon import demo_terms
 from services.supervision.apikeys import create_api_key
 from services.supervision.tenancy import create_jurisdiction
 from shared.db.models import (
     Category,
+    ClassifierTerm,
     Committee,
     Department,
     Deputy,
@@ -273,6 +275,11 @@ async def load_demo(session: AsyncSession) -> DemoResult:
             session.add(sub)
             categories[sub.code] = sub
     await session.flush()
+    session.add_all(
+        ClassifierTerm(jurisdiction_id=jid, category_id=categories[code].id, term=term, weight=weight)
+        for code, terms in demo_terms().items()
+        for term, weight in terms
+    )
 
     for category_code, grid_code, rule_tier, assignments in RULES:
         rule = RoutingRule(
