@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only intake form pipeline dataset] [--out FILE]` (what `make bench` runs).
+"""`python -m bench [--quick] [--only intake form pipeline dataset classifier] [--out FILE]` (what `make bench`
+runs).
 
 Starts its own PostgreSQL (embedded under var/bench, or creates databases on BENCH_DATABASE_URL's server
 and drops them afterwards), runs the scenarios, prints a table and writes the figures as JSON.
@@ -19,7 +20,7 @@ from typing import Any
 from bench import loadgen, report, stack
 from bench.settings import Settings
 
-SCENARIOS = ("intake", "form", "pipeline", "dataset")
+SCENARIOS = ("intake", "form", "pipeline", "dataset", "classifier")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.scenarios import dataset
 
             steps.append(("dataset", lambda: dataset.run(server, settings)))
+        if "classifier" in only:
+            from bench.scenarios import classifier
+
+            steps.append(("classifier", classifier.run))
         for name, step in steps:
             try:
                 results["scenarios"].update(step())

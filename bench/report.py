@@ -107,6 +107,17 @@ def headline(results: dict[str, Any]) -> Figures:
         rows.append(("total without postgres MiB", round(sum(p["rss_mib"] for p in processes) - sum(pg), 1)))
         rows.append(("total MiB", memory.get("total_mib")))
         out["5 memory RSS MiB (after pipeline)"] = rows
+    classifier = results.get("classifier")
+    if classifier:
+        lexicon, loo, ms = (classifier.get(k, {}) for k in ("lexicon_only", "leave_one_out", "ms_per_text"))
+        out["6 classifier (demo taxonomy, 39 dev texts)"] = [
+            ("names+lexicon: top-level top-1", lexicon.get("top_level_top1")),
+            ("names+lexicon: subcategory top-1 / top-3", _pair(lexicon.get("subcategory_top1"), lexicon.get("subcategory_top3"))),
+            ("leave-one-out: top-level top-1", loo.get("top_level_top1")),
+            ("leave-one-out: subcategory top-1 / top-3", _pair(loo.get("subcategory_top1"), loo.get("subcategory_top3"))),
+            ("leave-one-out: share >= 0.6 / right there", _pair(loo.get("share_score_at_least_0_6"), loo.get("right_when_score_at_least_0_6"))),
+            ("ms per text p50 / p95", _pair(ms.get("p50"), ms.get("p95"))),
+        ]  # fmt: skip
     return out
 
 
