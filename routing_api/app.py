@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from routing_api.routes import (
     assignments,
     categories,
+    classify,
     committees,
     departments,
     dispatch_queue,
@@ -34,6 +35,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             grids.router,
             committees.router,
             categories.router,
+            classify.router,
             departments.router,
             routing_rules.router,
             fallback.router,

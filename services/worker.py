@@ -10,9 +10,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.routing import events as routing_events
+from services.routing.classifier.store import retrain_stale
 from services.supervision import events as supervision_events
 from services.supervision.jobs import close_unrated
-from shared.db.engine import transaction
+from shared.db.engine import session_factory, transaction
 from shared.events.relay import Relay
 from shared.events.subscriptions import ensure_internal_endpoint
 from shared.settings import Settings
@@ -44,8 +45,24 @@ async def run_scheduler(engine: AsyncEngine, settings: Settings, stop: asyncio.E
             await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_interval_seconds)
 
 
+async def run_classifier_training(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
+    """Retrains the classifier models that lexicon, example or category edits marked stale."""
+    sessions = session_factory(engine)
+    while not stop.is_set():
+        try:
+            await retrain_stale(sessions)
+        except Exception:
+            log.exception("scheduled_job_failed", job="retrain_classifiers")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.classifier_retrain_seconds)
+
+
 async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     await register_internal_subscriptions(engine, settings)
     async with Relay(engine, settings) as relay:
-        await asyncio.gather(relay.run(stop), run_scheduler(engine, settings, stop))
+        await asyncio.gather(
+            relay.run(stop),
+            run_scheduler(engine, settings, stop),
+            run_classifier_training(engine, settings, stop),
+        )
     log.info("worker_stopped")

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     relay_endpoint_concurrency: int = 8
     worker_poll_seconds: float = 1.0
     scheduler_interval_seconds: float = 30.0
+    # How often the worker looks for classifier models to retrain (after lexicon, example or category edits).
+    classifier_retrain_seconds: float = 5.0
 
     db_pool_size: int = 10
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.routing.classifier import mark_stale
 from services.routing.errors import CategoryNotFound, CommitteeNotFound, DepartmentNotFound, GridNotFound
 from services.routing.repository import ensure_code_free, find_by_code, flush_unique, load_scoped
 from services.routing.schemas import (
@@ -211,6 +212,7 @@ async def create_category(session: AsyncSession, jurisdiction_id: int, data: Cat
     )
     session.add(category)
     await flush_unique(session, "问题分类", data.code)
+    await mark_stale(session, jurisdiction_id)  # the classifier learns the new category's name
     return await _category_out(session, jurisdiction_id, category.id)
 
 
@@ -252,6 +254,7 @@ async def update_category(
     if data.active is not None:
         category.active = data.active
     await flush_unique(session, "问题分类", category.code)
+    await mark_stale(session, jurisdiction_id)  # names, places in the tree and activity are what it learns
     return await _category_out(session, jurisdiction_id, category.id)
 
 
