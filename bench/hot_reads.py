@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bench.dataset import access_key
 from services.intake.tracking import find_case, public_view
+from services.routing.schemas import AssignmentFilters
 from services.routing.views import assignment_detail, list_assignments, own_assignment
 from services.supervision.cases import case_view, get_case, search_cases
 from services.supervision.deadlines import settle_replies
@@ -119,7 +120,7 @@ async def _first_page(
 ) -> Any:
     """The first page of a department's assignments, as GET /v1/assignments reads it."""
     return await list_assignments(
-        session, jurisdiction_id, department_id, status=status, updated_since=None, limit=PAGE, after_id=None
+        session, jurisdiction_id, department_id, AssignmentFilters(status=status), limit=PAGE, after_id=None
     )
 
 

@@ -4,12 +4,20 @@ get back. Plain pydantic models; the API layer uses them as request and response
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from services.workflow.views import CaseStaffView
+from services.workflow.views import (
+    AssignmentBrief,
+    DeadlineView,
+    EventView,
+    FeedbackView,
+    ReplyView,
+    Submitter,
+)
 from shared.db.ids import DbId
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -278,14 +286,39 @@ class ExtensionRequestView(BaseModel):
     approved_until: datetime | None
 
 
+@dataclass(frozen=True)
+class AssignmentFilters:
+    """What a department may narrow its assignment list by (GET /v1/assignments)."""
+
+    status: str | None = None
+    role: str | None = None
+    # Reply deadlines still open (the assignment owes a reply and has not given it).
+    due_before: datetime | None = None
+    overdue: bool | None = None
+    # A top-level code includes its subcategories.
+    category_code: str | None = None
+    grid_code: str | None = None
+    updated_since: datetime | None = None
+
+
 class AssignmentCaseBrief(BaseModel):
+    """The case as an assignment list shows it. A department that declined or was withdrawn keeps only what
+    names the case: its content (title, description, location) is null."""
+
     tracking_no: str
     status: str
     category_code: str | None
+    category_source: str | None = Field(
+        description="Who chose the category: citizen, system (the classifier) or dispatcher"
+    )
+    classification_score: float | None = Field(
+        description="The classifier's confidence (0..1) when the system chose the category"
+    )
     request_type: str
     urgency: str
     title: str | None
-    description: str
+    description: str | None
+    location_text: str | None
     grid_code: str | None
     created_at: datetime
 
@@ -305,6 +338,7 @@ class _AssignmentFields(BaseModel):
     declined_at: datetime | None
     decline_reason: str | None
     suggested_department_id: int | None
+    withdrawn_at: datetime | None = Field(description="When a dispatcher took the assignment away")
     updated_at: datetime
 
 
@@ -314,6 +348,12 @@ class AssignmentView(_AssignmentFields):
     case: AssignmentCaseBrief
 
 
+class SyncPage(BaseModel):
+    items: list[AssignmentView]
+    next_cursor: str = Field(description="Always present: store it and send it as `cursor` next time")
+    has_more: bool = Field(description="true: call again at once with `next_cursor`")
+
+
 class CoOpinionView(BaseModel):
     department_id: int | None
     department_name: str | None
@@ -321,8 +361,54 @@ class CoOpinionView(BaseModel):
     at: datetime
 
 
+class DepartmentCaseView(BaseModel):
+    """The case as one of its departments may read it (services.routing.views decides what each one gets).
+    Its own list of fields, not the staff view's: what staff may read does not reach departments unasked."""
+
+    id: int
+    tracking_no: str
+    status: str
+    kind: str
+    category_code: str | None
+    category_source: str | None
+    classification_score: float | None
+    request_type: str
+    urgency: str
+    title: str | None
+    description: str | None = Field(description="Null for a department that declined or was withdrawn")
+    location_text: str | None
+    lat: float | None
+    long: float | None
+    station_id: int | None
+    deputy_id: int | None
+    grid_code: str | None
+    tier: str | None
+    confidential: bool
+    submitter: Submitter | None = Field(
+        description="Masked; null for confidential cases, when nothing was given, or once the department left"
+    )
+    rework_round: int
+    close_reason: str | None
+    duplicate_of_id: int | None = Field(description="The main case this one was merged into (并案)")
+    merged_at: datetime | None
+    reporters: int = Field(description="N 位群众反映: 1 + the cases merged into this one")
+    created_at: datetime
+    dispatched_at: datetime | None
+    replied_at: datetime | None
+    closed_at: datetime | None
+    assignments: list[AssignmentBrief] = Field(
+        description="The units still on the case, and the caller's own assignment"
+    )
+    deadlines: list[DeadlineView]
+    replies: list[ReplyView]
+    feedback: list[FeedbackView]
+    events: list[EventView] = Field(
+        description="Public events, and the caller's own internal ones (co-opinions reach the lead too)"
+    )
+
+
 class AssignmentDetail(_AssignmentFields):
-    case: CaseStaffView
+    case: DepartmentCaseView
     co_opinions: list[CoOpinionView] = Field(
         description="Co-handlers' opinions: all of them for the lead, a co-handler's own for a co-handler"
     )

@@ -129,10 +129,13 @@ async def test_list_shows_own_assignments_newest_first_with_filters_and_pages(se
         "tracking_no": second.tracking_no,
         "status": "dispatched",
         "category_code": "environment",
+        "category_source": "citizen",
+        "classification_score": None,
         "request_type": "suggestion",
         "urgency": "normal",
         "title": None,
         "description": "小区门口的路灯坏了一个多月",
+        "location_text": None,
         "grid_code": "GS-G1",
         "created_at": item["case"]["created_at"],
     }
