@@ -2,9 +2,8 @@
 or after the case, found by the words they share and ranked in Python by words, place, category and distance.
 
 The search has to stay fast with millions of cases, and common words ("小区", "物业") are in a good share of
-them. So SQL is asked only for cases holding a *pair* of the case's rarer words (any pair of up to six),
-which few unrelated cases do, and returns at most ``FETCH`` of them, nearest in time first; everything else
-is scored on those rows. A case that shares no pair of distinctive words is not found.
+them: SQL is asked only for cases sharing a pair of the case's rarer words (see lookup.py), returns at most
+``FETCH`` of them, nearest in time first, and Python ranks those by words, place, category and distance.
 """
 
 from __future__ import annotations
@@ -12,13 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import combinations
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.duplicates.frequencies import WordFrequencies, word_frequencies
+from services.routing.duplicates.lookup import ANCHORS, clause_groups, lookups
 from services.routing.duplicates.schemas import SimilarCase, SimilarCases, SimilarVia, SimilarWhy
 from services.routing.duplicates.terms import indexed_words, text_words
 from shared.db.enums import CaseStatus
@@ -26,8 +25,6 @@ from shared.db.models import Case
 
 WINDOW = timedelta(days=90)
 FETCH = 200  # candidate rows ranked in Python
-QUERY_WORDS = 6  # the rarest words of the case that the SQL query pairs up
-COMMON = 0.05  # a word in more than this share of cases is not used to look up others (unless nothing rarer)
 SHOWN_WORDS = 8
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -41,29 +38,42 @@ _COLUMNS = """
     c.grid_id, g.code AS grid_code, c.station_id, c.lat, c.long
 """
 
-# The pair query runs on case_search_terms alone (the GIN index, then the window); only the rows it keeps
-# are joined to their cases. Rejected cases are dropped after the LIMIT: they are few.
-_NEAR = text(
-    f"""
-    WITH near AS (
-        SELECT case_id, terms
+# The lookups run on case_search_terms alone, one GIN scan each (ORed); only the rows they keep are joined
+# to their cases. The window is applied to the matched rows, not through the (jurisdiction, created_at)
+# index: the planner likes to AND the GIN result with that index's range, which at a million cases is a
+# quarter of the table, read to spare a few thousand heap rows. MATERIALIZED keeps the two apart. Rejected
+# cases are dropped after the LIMIT: they are few.
+_NEAR = """
+    WITH matched AS MATERIALIZED (
+        SELECT case_id, jurisdiction_id, created_at, terms
         FROM case_search_terms
-        WHERE terms @@ CAST(:query AS tsquery)
-          AND jurisdiction_id = :jurisdiction_id
+        WHERE {matches}
+    ), near AS (
+        SELECT case_id, terms
+        FROM matched
+        WHERE jurisdiction_id = :jurisdiction_id
           AND created_at BETWEEN :since AND :until
           AND case_id <> :case_id
         ORDER BY abs(extract(epoch FROM created_at - CAST(:at AS timestamptz)))
         LIMIT :fetch
     )
-    SELECT {_COLUMNS}, tsvector_to_array(near.terms) AS words, NULL AS title, NULL AS description,
+    SELECT {columns}, tsvector_to_array(near.terms) AS words, NULL AS title, NULL AS description,
            NULL AS location_text
     FROM near
     JOIN cases c ON c.id = near.case_id
     LEFT JOIN categories cat ON cat.id = c.category_id
     LEFT JOIN grids g ON g.id = c.grid_id
     WHERE c.status <> 'rejected'
-    """  # noqa: S608 (column list is a constant)
-)
+"""
+_NEAR_QUERIES = {
+    n: text(
+        _NEAR.format(
+            columns=_COLUMNS,
+            matches=" OR ".join(f"terms @@ CAST(:query{k} AS tsquery)" for k in range(n)),
+        )
+    )
+    for n in range(1, ANCHORS + 1)
+}
 
 # The main cases that matched cases were merged into, when they did not match themselves.
 _MAINS = text(
@@ -117,29 +127,6 @@ class _Row:
         )
 
 
-def query_words(own: list[str], freqs: WordFrequencies) -> list[str]:
-    """The case's rarest words (longer first among equals), leaving out common ones while rarer remain."""
-    ranked = sorted(dict.fromkeys(own), key=lambda w: (freqs.of(w), -len(w)))
-    rare = [w for w in ranked if freqs.of(w) <= COMMON][:QUERY_WORDS]
-    if len(rare) >= 2 or len(ranked) < 2:
-        return rare
-    return ranked[:2]
-
-
-def _lexeme(word: str) -> str:
-    """A word as a quoted tsquery lexeme, taken as it is (no parser, no configuration)."""
-    return "'" + word.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def tsquery(found: list[str]) -> str | None:
-    """Cases holding any pair of the words (or the one word, when there is one)."""
-    if not found:
-        return None
-    if len(found) == 1:
-        return _lexeme(found[0])
-    return " | ".join(f"({_lexeme(a)} & {_lexeme(b)})" for a, b in combinations(found, 2))
-
-
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance (haversine) in metres between two (lat, long) points."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
@@ -152,42 +139,51 @@ def _point(lat: float | None, long: float | None) -> tuple[float, float] | None:
 
 
 class _Scorer:
-    """Scores candidates against one case."""
+    """Scores candidates against one case; ``why`` spells out the signals of the few that are shown."""
 
     def __init__(self, case: Case, own: list[str], freqs: WordFrequencies) -> None:
         self.case = case
-        self.freqs = freqs
-        self.own = set(own)
-        self.own_weight = sum(freqs.weight(w) for w in self.own)
+        self.weight = {w: freqs.weight(w) for w in own}
+        self.own_weight = sum(self.weight.values())
+        self.all_weights, self.unknown_weight = freqs.weights, freqs.unknown_weight
         self.point = _point(case.lat, case.long)
 
-    def score(self, row: _Row) -> tuple[float, SimilarWhy]:
-        weight = self.freqs.weight
-        shared = sorted((w for w in set(row.words) if w in self.own), key=lambda w: (-weight(w), w))
-        total = self.own_weight + sum(weight(w) for w in set(row.words))
-        words = 2 * sum(weight(w) for w in shared) / total if total > 0 else 0.0
-        case = self.case
-        same_category = case.category_id is not None and case.category_id == row.category_id
+    def _distance(self, row: _Row) -> float | None:
+        other = _point(row.lat, row.long)
+        return distance_m(self.point, other) if self.point and other else None
+
+    def score(self, row: _Row) -> float:
+        weight, case = self.weight, self.case
+        shared = sum(weight[w] for w in row.words if w in weight)
+        known, unknown = self.all_weights, self.unknown_weight
+        total = self.own_weight + sum(known.get(w, unknown) for w in row.words)
+        words = 2 * shared / total if total > 0 else 0.0
+        distance = self._distance(row)
+        nearness = max(0.0, 1 - distance / NEAR_M) if distance is not None else 0.0
         same_grid = case.grid_id is not None and case.grid_id == row.grid_id
         same_station = case.station_id is not None and case.station_id == row.station_id
-        other = _point(row.lat, row.long)
-        distance = distance_m(self.point, other) if self.point and other else None
-        nearness = max(0.0, 1 - distance / NEAR_M) if distance is not None else 0.0
         place = 1.0 if same_grid else 0.5 if same_station else 0.0
-        score = TEXT * words + CATEGORY * same_category + PLACE * place + NEARNESS * nearness
-        why = SimilarWhy(
+        same_category = case.category_id is not None and case.category_id == row.category_id
+        return min(
+            1.0, round(TEXT * words + CATEGORY * same_category + PLACE * place + NEARNESS * nearness, 3)
+        )
+
+    def why(self, row: _Row) -> SimilarWhy:
+        case, weight = self.case, self.weight
+        distance = self._distance(row)
+        shared = sorted((w for w in row.words if w in weight), key=lambda w: (-weight[w], w))
+        return SimilarWhy(
             shared_words=shared[:SHOWN_WORDS],
-            same_grid=same_grid,
-            same_station=same_station,
-            same_category=same_category,
+            same_grid=case.grid_id is not None and case.grid_id == row.grid_id,
+            same_station=case.station_id is not None and case.station_id == row.station_id,
+            same_category=case.category_id is not None and case.category_id == row.category_id,
             distance_m=round(distance) if distance is not None else None,
         )
-        return min(1.0, round(score, 3)), why
 
 
-async def _fetch(session: AsyncSession, case: Case, query: str) -> list[_Row]:
-    params = {
-        "query": query,
+async def _fetch(session: AsyncSession, case: Case, queries: list[str]) -> list[_Row]:
+    params: dict[str, Any] = {f"query{k}": q for k, q in enumerate(queries)}
+    params |= {
         "jurisdiction_id": case.jurisdiction_id,
         "since": case.created_at - WINDOW,
         "until": case.created_at + WINDOW,
@@ -195,7 +191,7 @@ async def _fetch(session: AsyncSession, case: Case, query: str) -> list[_Row]:
         "at": case.created_at,
         "fetch": FETCH,
     }
-    return [_Row.of(r) for r in await session.execute(_NEAR, params)]
+    return [_Row.of(r) for r in await session.execute(_NEAR_QUERIES[len(queries)], params)]
 
 
 async def _mains(session: AsyncSession, case: Case, ids: set[int]) -> dict[int, _Row]:
@@ -226,31 +222,33 @@ async def similar(session: AsyncSession, case: Case, *, limit: int = DEFAULT_LIM
     than the window), and one merged into this case is left out."""
     own = await indexed_words(session, case)
     freqs = await word_frequencies(session)
-    query = tsquery(query_words(own, freqs))
+    queries = lookups(own, clause_groups(case.title, case.description, case.location_text), freqs)
     result = SimilarCases(case_id=case.id, tracking_no=case.tracking_no, window_days=WINDOW.days, items=[])
-    if query is None:
+    if not queries:
         return result
-    rows = await _fetch(session, case, query)
+    rows = await _fetch(session, case, queries)
     direct = {r.id: r for r in rows if r.status != CaseStatus.merged}
     merged = [r for r in rows if r.status == CaseStatus.merged and r.duplicate_of_id not in (None, case.id)]
     wanted = {r.duplicate_of_id for r in merged if r.duplicate_of_id is not None} - direct.keys()
     mains = direct | await _mains(session, case, wanted)
     scorer = _Scorer(case, own, freqs)
-    best: dict[int, tuple[float, SimilarWhy, _Row | None]] = {}
-    for row in direct.values():
-        best[row.id] = (*scorer.score(row), None)
+    # main case id -> (score, the row that scored it: the main case or a case merged into it)
+    best = {row.id: (scorer.score(row), row) for row in direct.values()}
     for row in merged:
         main_id = row.duplicate_of_id
         if main_id is None or main_id not in mains:
             continue  # its main case was rejected or merged on: nothing to merge into
         if main_id not in best:
-            best[main_id] = (*scorer.score(mains[main_id]), None)
-        score, why = scorer.score(row)
+            best[main_id] = (scorer.score(mains[main_id]), mains[main_id])
+        score = scorer.score(row)
         if score > best[main_id][0]:
-            best[main_id] = (score, why, row)
+            best[main_id] = (score, row)
+    at = case.created_at
     ranked = sorted(
-        best.items(),
-        key=lambda item: (-item[1][0], abs((mains[item[0]].created_at - case.created_at).total_seconds())),
+        best.items(), key=lambda i: (-i[1][0], abs((mains[i[0]].created_at - at).total_seconds()))
     )
-    result.items = [_item(mains[main_id], score, why, via) for main_id, (score, why, via) in ranked[:limit]]
+    result.items = [
+        _item(mains[main_id], score, scorer.why(row), row if row.id != main_id else None)
+        for main_id, (score, row) in ranked[:limit]
+    ]
     return result
