@@ -95,6 +95,8 @@ def headline(results: dict[str, Any]) -> Figures:
                 name = str(read.get("name", read.get("query", "?")))[:40]
                 value = next((read[k] for k in ("p50_ms", "median_ms", "ms", "seconds") if k in read), None)
                 rows.append((f"{name} (ms)", value))
+                if read.get("p95_ms") is not None and int(read.get("runs") or 0) >= 50:
+                    rows.append((f"{name} p95 (ms, {read['runs']} runs)", read["p95_ms"]))
             out["4 dataset + hot reads"] = rows
     memory = results.get("memory")
     if memory:

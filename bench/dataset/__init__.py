@@ -1,5 +1,6 @@
 """A realistic dataset for `make bench`: ``generate(url, cases=1_000_000)`` loads that many cases spread over
-the last months, with every assignment, event, deadline, reply and rating their lives leave behind.
+the last months, with every assignment, event, deadline, reply and rating their lives leave behind, and each
+case's search terms for the duplicate search.
 
 Rows are built in Python in chunks (memory stays bounded) by worker processes that each stream their chunks
 with a binary COPY on their own connection, so generating and loading overlap on the machine's cores.
@@ -19,7 +20,8 @@ import psycopg2
 from sqlalchemy.engine import make_url
 
 from bench.dataset.rows import COLUMNS, PER_CASE, ChunkBuilder, access_key
-from bench.dataset.world import TABLES, World, read_world
+from bench.dataset.world import ID_TABLES, TABLES, World, read_world
+from services.routing.words import warm_up
 from shared.db.engine import sync_url
 from shared.db.migrate import upgrade
 
@@ -161,6 +163,16 @@ def _init_worker(url: str, world: World) -> None:
             format="tuple",
         )
     )
+    # Search terms arrive already in tsvector's binary form (bench.dataset.texts.encode_tsvector).
+    loop.run_until_complete(
+        conn.set_type_codec(
+            "tsvector",
+            schema="pg_catalog",
+            encoder=lambda value: value,
+            decoder=lambda value: value,
+            format="binary",
+        )
+    )
     _worker.update(loop=loop, conn=conn, world=world)
 
 
@@ -186,7 +198,9 @@ def _close_worker() -> None:
 def _load(url: str, world: World, workers: int) -> dict[str, int]:
     chunks = -(-world.cases // CHUNK)
     totals = dict.fromkeys(TABLES, 0)
-    # Fork: the children inherit the imported modules; each opens its own connection after the fork.
+    # Fork: the children inherit the imported modules (and jieba's loaded dictionary); each opens its own
+    # connection after the fork.
+    warm_up()
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_init_worker, initargs=(url, world)) as pool:
         step = max(1, chunks // 10)
@@ -202,7 +216,7 @@ def _finish(dsn: str, world: World) -> None:
     """Sequences past the loaded ids, tracking counters past the loaded numbers, fresh statistics."""
     conn = psycopg2.connect(dsn)
     with conn, conn.cursor() as cur:
-        for table in TABLES:
+        for table in ID_TABLES:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 (our own table names)
             )

@@ -16,11 +16,10 @@ from hashlib import sha256
 from itertools import accumulate, count
 from typing import Any
 
+from bench.dataset.texts import Texts
 from bench.dataset.world import (
     COMMENTS,
     DECLINE_REASONS,
-    DESCRIPTIONS,
-    LOCATIONS,
     OPINION_TEXTS,
     PROGRESS_TEXTS,
     REPLY_TEXTS,
@@ -54,6 +53,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
     ),
     "feedback": ("id", "jurisdiction_id", "case_id", "source", "rating", "comment", "round", "created_at"),
+    "case_search_terms": ("case_id", "jurisdiction_id", "created_at", "terms"),
 }  # fmt: skip
 
 # The most rows one case can have in each child table: every chunk owns a block of ids this many per case.
@@ -115,6 +115,7 @@ class ChunkBuilder:
         rng = random.Random(world.seed)
         # Some categories and some units get far more cases than others.
         self.category_weights = tuple(accumulate(rng.paretovariate(1.2) for _ in world.categories))
+        self.texts = Texts(world.seed)
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -245,6 +246,9 @@ class ChunkBuilder:
         form = rng.random() < 0.75  # most cases come through a QR code's form, the rest through the API
         pii = w.pii[int(rng.random() * len(w.pii))] if rng.random() < 0.05 else (None, None)
         updated = s.get("updated", c["created"])
+        text = self.texts.compose(rng, c["i"], c["leaf"].top, c["title"])
+        lat, long = text["point"]
+        self.rows["case_search_terms"].append((c["id"], w.jurisdiction_id, c["created"], text["terms"]))
         self.rows["cases"].append(
             (
                 c["id"],
@@ -257,10 +261,10 @@ class ChunkBuilder:
                 c["request_type"],
                 s["urgency"],
                 c["title"],
-                DESCRIPTIONS[int(rng.random() * len(DESCRIPTIONS))],
-                LOCATIONS[int(rng.random() * len(LOCATIONS))] if rng.random() < 0.7 else None,
-                31.30 + rng.random() * 0.03 if form else None,
-                120.60 + rng.random() * 0.04 if form else None,
+                text["description"],
+                text["location_text"],
+                lat if form else None,
+                long if form else None,
                 pii[0],
                 pii[1],
                 rng.random() < 0.02,

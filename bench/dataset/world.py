@@ -42,8 +42,10 @@ EXTRA_DEPARTMENTS = {
 # The offset of Asia/Shanghai (no daylight saving): tracking numbers carry the local date.
 SHANGHAI_OFFSET = timedelta(hours=8)
 
-# The tables the generator fills, in load order (parents first).
-TABLES = ("cases", "assignments", "case_events", "deadlines", "replies", "feedback")
+# The tables the generator fills, in load order (parents first); all but the search terms have an id column.
+SEARCH_TERMS = "case_search_terms"
+TABLES = ("cases", SEARCH_TERMS, "assignments", "case_events", "deadlines", "replies", "feedback")
+ID_TABLES = tuple(t for t in TABLES if t != SEARCH_TERMS)
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ async def _read_world(
     end = now - timedelta(minutes=10)
     start = end - timedelta(days=round(months * 30.44))
     maxima = {}
-    for table in TABLES:
+    for table in ID_TABLES:
         query = text(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608 (our own table names)
         maxima[table] = (await session.execute(query)).scalar_one()
     chunks = -(-cases // chunk)
@@ -217,7 +219,7 @@ def read_world(
     return asyncio.run(run())
 
 
-# --- text pools: realistic Chinese content without generating prose per row ---------------------------------
+# --- text pools: realistic Chinese content without generating prose per row (descriptions: texts.py) ---------------------------------
 
 TITLES = {
     "urban": ["垃圾桶满溢无人清运", "人行道占道经营", "违章搭建影响通行", "路灯不亮", "绿化带被毁"],
@@ -230,24 +232,6 @@ TITLES = {
     "edu_health": ["入学划片不合理", "校外培训乱收费", "校门口交通安全", "社区医院就医难"],
     "rural_safety": ["村道破损", "宅基地审批慢", "惠农补贴未到账", "消防通道被占用", "夜间酒吧扰民"],
 }
-DESCRIPTIONS = [
-    "该问题已持续一个多月，多次向社区反映未见解决，希望有关部门尽快处理。",
-    "附近居民意见很大，老人和孩子出行很不方便，请相关单位协调解决。",
-    "白天晚上都有，严重影响周边居民正常休息，恳请人大代表督促落实。",
-    "去年也出现过类似情况，整改后又反弹，希望建立长效管理机制。",
-    "存在安全隐患，万一出事后果严重，请尽快安排人员现场查看。",
-    "已拨打过热线电话，答复说转交相关部门，但至今没有下文。",
-]
-LOCATIONS = [
-    "平江路与白塔东路交叉口",
-    "十全街 120 号附近",
-    "石路步行街东入口",
-    "葑门横街菜场旁",
-    "拙政园东侧停车场",
-    "人民路 1500 号小区",
-    "干将东路公交站",
-    "山塘街 80 号",
-]
 REPLY_TEXTS = [
     "经现场核查，情况属实，已责成相关单位于三日内整改完毕，并加强日常巡查。",
     "已约谈物业服务企业，明确整改时限，后续将纳入考核。",
