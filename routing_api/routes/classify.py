@@ -26,7 +26,7 @@ router = APIRouter(tags=["classifier"])
     summary="Suggest categories for a text (dispatcher, admin)",
     description=(
         "The five likeliest assignable categories, best first. `score` (0..1) behaves like the probability "
-        "that the category is right; `matched` are the words that spoke for it. Nothing is stored."
+        "that the category is right; `matched` are the words that spoke for it. The text is not kept."
     ),
 )
 async def classify(data: ClassifyIn, key: DeskKey, session: Session) -> list[CandidateOut]:
