@@ -7,11 +7,21 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.web.app import create_service_app
-from supervision_api.routes import api_keys, calendar, cases, internal, ops, sla_policies, webhooks
+from supervision_api.routes import (
+    api_keys,
+    calendar,
+    cases,
+    extension_requests,
+    internal,
+    ops,
+    sla_policies,
+    webhooks,
+)
 
 DESCRIPTION = """
 民意码上通 supervision_api: congress staff search cases and see their deadlines; admins keep the working-day
-calendar, deadline tiers and API keys; integrators subscribe to case events.
+calendar, deadline tiers and API keys; integrators subscribe to case events. Departments' extension requests
+wait here for a decision.
 Authenticate with `Authorization: Bearer <api key>`.
 """
 
@@ -23,6 +33,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             cases.router,
+            extension_requests.router,
             calendar.router,
             sla_policies.router,
             api_keys.router,
