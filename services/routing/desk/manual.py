@@ -88,7 +88,7 @@ async def _check_departments(session: AsyncSession, case: Case, data: DispatchIn
 
 def _check_roles(data: DispatchIn) -> None:
     """A new dispatch: exactly one lead (with any co-handlers), or separate units each answering."""
-    roles = [a.role for a in data.assignments]
+    roles: list[str] = [a.role for a in data.assignments]
     if roles.count(AssignmentRole.lead) > 1:
         raise Unprocessable.field("assignments", "只能有一个主办单位")
     if AssignmentRole.lead not in roles and AssignmentRole.separate not in roles:

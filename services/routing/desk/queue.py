@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, func, literal, select, tuple_
 from sqlalchemy import case as sql_case
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -149,7 +149,10 @@ async def dispatch_queue(
         where.append(Case.queue_reason == reason)
     if cursor is not None:
         rank, at, case_id = _decode(cursor)
-        where.append(tuple_(_URGENCY_RANK, Case.queued_at, Case.id) > tuple_(rank, at, case_id))
+        where.append(
+            tuple_(_URGENCY_RANK, Case.queued_at, Case.id)
+            > tuple_(literal(rank), literal(at), literal(case_id))
+        )
     rows = (
         (
             await session.execute(
