@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +24,15 @@ from routing_api.routes import (
     routing_rules,
     routing_settings,
 )
+from services.routing import words
 from shared.web.app import create_service_app
+
+
+@asynccontextmanager
+async def _load_dictionary(app: FastAPI) -> AsyncIterator[None]:
+    """jieba's dictionary (about half a second) loads at start-up, not on the first case or request."""
+    await asyncio.to_thread(words.warm_up)
+    yield
 
 
 def create_app(engine: AsyncEngine | None = None) -> FastAPI:
@@ -47,4 +59,5 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             internal.router,
         ],
         engine=engine,
+        extra_lifespan=_load_dictionary,
     )
