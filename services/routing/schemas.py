@@ -259,8 +259,15 @@ class ReplyIn(_Input):
     text: ReplyText
 
 
+def _storable_moment(value: datetime) -> datetime:
+    # Far-off years overflow the database's range once turned into UTC; no deadline is meant that far.
+    if not 2000 <= value.year <= 2200:
+        raise ValueError("时间须在 2000 至 2200 年之间")
+    return value
+
+
 class ExtensionRequestIn(_Input):
-    until: AwareDatetime = Field(
+    until: Annotated[AwareDatetime, AfterValidator(_storable_moment)] = Field(
         description="The reply deadline asked for: later than the current one, with a time zone (ISO 8601)"
     )
     reason: Reason

@@ -164,6 +164,7 @@ async def test_the_latest_rounds_deadline_is_the_one_extended(session, client, w
         ({"until": "PAST", "reason": REASON}, "until"),
         ({"until": "2027-01-01T10:00:00", "reason": REASON}, "until"),  # no time zone
         ({"until": "明天", "reason": REASON}, "until"),
+        ({"until": "9999-12-31T23:59:59-14:00", "reason": REASON}, "until"),  # beyond the database's range
         ({"until": "LATER", "reason": "短"}, "reason"),
         ({"until": "LATER", "reason": "长" * 501}, "reason"),
         ({"until": "LATER"}, "reason"),
