@@ -7,17 +7,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.assignments import reopen_for_rework
-from services.routing.desk.arrival import handle_arrival
+from services.routing.desk.arrival import enqueue, handle_arrival
 from services.routing.dispatch import Plans
 from services.routing.repository import lock_case
-from shared.db.enums import CaseStatus
+from shared.db.enums import CaseStatus, QueueReason
 from shared.db.ids import MAX_ID
 from shared.db.models import Assignment
 from shared.errors import Unprocessable
 from shared.events.inbox import ReceivedEvent
 
 # The worker subscribes the routing service to these event types.
-SUBSCRIBED_EVENTS = ("case.received", "case.rework")
+SUBSCRIBED_EVENTS = ("case.received", "case.rework", "case.unmerged")
 
 
 def _case_id(event: ReceivedEvent) -> int:
@@ -46,3 +46,12 @@ async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
             await handle_arrival(session, case, plans)
     elif event.type == "case.rework" and case.status == CaseStatus.rework:
         await reopen_for_rework(session, case)
+    elif event.type == "case.unmerged" and case.status == CaseStatus.received and case.queue_reason is None:
+        # Merged before it was ever dispatched, now back on its own: it needs dispatching like a new case.
+        dispatched_before = await session.scalar(
+            select(Assignment.id).where(Assignment.case_id == case.id).limit(1)
+        )
+        if dispatched_before is None:
+            await handle_arrival(session, case, session.info.setdefault("minyi.dispatch_plans", {}))
+        else:
+            await enqueue(session, case, QueueReason.declined)

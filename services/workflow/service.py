@@ -47,7 +47,8 @@ _PAYLOAD_FACTS = text(
     SELECT (SELECT code FROM categories WHERE id = :category_id) AS category_code,
            (SELECT code FROM jurisdictions WHERE id = :jurisdiction_id) AS jurisdiction,
            ARRAY(SELECT DISTINCT department_id FROM assignments
-                 WHERE case_id = :case_id AND status <> 'declined' ORDER BY 1) AS department_ids
+                 WHERE case_id = :case_id AND status NOT IN ('declined', 'withdrawn')
+                 ORDER BY 1) AS department_ids
     """
 )
 

@@ -457,3 +457,24 @@ async def test_a_dispatcher_key_of_another_jurisdiction_sees_its_own_queue_only(
     await session.commit()
     response = await client.get("/v1/dispatch-queue", headers=other.auth("dispatcher"))
     assert response.json()["items"] == [] and response.json()["counts"]["low_confidence"] == 0
+
+
+async def test_a_case_merged_before_it_was_dispatched_is_dispatched_when_unmerged(session, client, world):
+    main = await _arrive(session, client, world, category="urban")
+    case = await new_case(session, world, category="urban", description="小区门口路灯坏了好久")
+    await session.commit()
+    merged = await client.post(
+        f"/v1/cases/{case.id}/merge", json={"into_case_id": main.id}, headers=world.auth("dispatcher")
+    )
+    assert merged.status_code == 200, merged.text
+    # Routing hears of the case's arrival only now: merged, so nothing to dispatch.
+    assert (await send_event(client, "case.received", {"case_id": case.id})).status_code == 200
+    unmerged = await client.post(f"/v1/cases/{case.id}/unmerge", headers=world.auth("dispatcher"))
+    assert unmerged.status_code == 200 and unmerged.json()["status"] == "received"
+    response = await send_event(client, "case.unmerged", {"case_id": case.id})
+    assert response.json()["results"][0]["status"] == "applied"
+    await session.refresh(case)
+    assert case.status == "dispatched"
+    assert [a.department_id for a in await _assignments(session, case.id)] == [
+        world.departments["urban_mgmt"].id
+    ]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.classifier import Classification, classify
@@ -67,14 +68,11 @@ async def _classify(session: AsyncSession, case: Case, threshold: float) -> bool
     top = result.candidates[0] if result.candidates else None
     decided = top is not None and top.score >= threshold
     candidates = _candidate_rows(result)
-    session.add(
-        CaseClassification(
-            case_id=case.id,
-            jurisdiction_id=case.jurisdiction_id,
-            model_revision=result.revision,
-            candidates=candidates,
-            decided=decided,
-        )
+    values = {"model_revision": result.revision, "candidates": candidates, "decided": decided}
+    await session.execute(
+        pg_insert(CaseClassification)
+        .values(case_id=case.id, jurisdiction_id=case.jurisdiction_id, **values)
+        .on_conflict_do_update(index_elements=[CaseClassification.case_id], set_=values)
     )
     if not decided or top is None:
         await enqueue(session, case, QueueReason.low_confidence, candidates=candidates)
