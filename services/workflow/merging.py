@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workflow.actors import Actor
-from services.workflow.errors import AlreadyRated, NotAwaitingRating
-from services.workflow.service import change_status, record_event
+from services.workflow.errors import NotAwaitingRating
+from services.workflow.service import change_status, record_event, store_feedback
 from shared.db.enums import CaseStatus, Rating
 from shared.db.models import Case, CaseEvent, Feedback
 
@@ -126,35 +126,13 @@ async def rate_merged(
     Load ``case`` under its row lock so two ratings at once cannot both pass the checks."""
     if not main_awaits_rating(case, main):
         raise NotAwaitingRating()
-    existing = await session.execute(
-        select(Feedback.id).where(
-            Feedback.case_id == case.id, Feedback.source == source, Feedback.round == main.rework_round
-        )
-    )
-    if existing.first() is not None:
-        raise AlreadyRated()
-    feedback = Feedback(
-        jurisdiction_id=case.jurisdiction_id,
-        case_id=case.id,
+    return await store_feedback(
+        session,
+        case,
         source=source,
         rating=rating,
         comment=comment,
         round=main.rework_round,
+        actor=actor,
+        extra={"main_case_id": main.id},
     )
-    session.add(feedback)
-    await session.flush()
-    await record_event(
-        session,
-        case,
-        "feedback",
-        actor,
-        public=True,
-        data={"source": source, "rating": rating, "round": main.rework_round, "main_case_id": main.id},
-        event_data={
-            "feedback_id": feedback.id,
-            "rating": rating,
-            "source": source,
-            "main_case_id": main.id,
-        },
-    )
-    return feedback

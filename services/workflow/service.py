@@ -167,6 +167,48 @@ async def open_case(session: AsyncSession, case: Case, actor: Actor = CITIZEN) -
     return case
 
 
+async def store_feedback(
+    session: AsyncSession,
+    case: Case,
+    *,
+    source: str,
+    rating: Rating,
+    comment: str | None,
+    round: int,
+    actor: Actor,
+    extra: dict[str, Any] | None = None,
+) -> Feedback:
+    """Keeps a rating of reply round ``round`` on the case, once per source and round, with its event
+    (``extra`` goes into both the log and the outbound event). The caller decides what it does to states."""
+    existing = await session.execute(
+        select(Feedback.id).where(
+            Feedback.case_id == case.id, Feedback.source == source, Feedback.round == round
+        )
+    )
+    if existing.first() is not None:
+        raise AlreadyRated()
+    feedback = Feedback(
+        jurisdiction_id=case.jurisdiction_id,
+        case_id=case.id,
+        source=source,
+        rating=rating,
+        comment=comment,
+        round=round,
+    )
+    session.add(feedback)
+    await session.flush()
+    await record_event(
+        session,
+        case,
+        "feedback",
+        actor,
+        public=True,
+        data={"source": source, "rating": rating, "round": round, **(extra or {})},
+        event_data={"feedback_id": feedback.id, "rating": rating, "source": source, **(extra or {})},
+    )
+    return feedback
+
+
 async def rate(
     session: AsyncSession,
     case: Case,
@@ -179,31 +221,8 @@ async def rate(
     """A rating of the latest reply: satisfied closes the case, dissatisfied sends it back for rework."""
     if case.status != CaseStatus.replied:
         raise NotAwaitingRating()
-    existing = await session.execute(
-        select(Feedback.id).where(
-            Feedback.case_id == case.id, Feedback.source == source, Feedback.round == case.rework_round
-        )
-    )
-    if existing.first() is not None:
-        raise AlreadyRated()
-    feedback = Feedback(
-        jurisdiction_id=case.jurisdiction_id,
-        case_id=case.id,
-        source=source,
-        rating=rating,
-        comment=comment,
-        round=case.rework_round,
-    )
-    session.add(feedback)
-    await session.flush()
-    await record_event(
-        session,
-        case,
-        "feedback",
-        actor,
-        public=True,
-        data={"source": source, "rating": rating, "round": case.rework_round},
-        event_data={"feedback_id": feedback.id, "rating": rating, "source": source},
+    feedback = await store_feedback(
+        session, case, source=source, rating=rating, comment=comment, round=case.rework_round, actor=actor
     )
     if rating == Rating.dissatisfied:
         await change_status(
