@@ -167,6 +167,10 @@ async def dispatch(session: AsyncSession, key: Principal, case_id: int, data: Di
         await change_status(
             session, case, CaseStatus.dispatched, "dispatched", actor, data=data_log, event_data=event_data
         )
+    return await _outcome(session, case, [a.id for a in added])
+
+
+async def _outcome(session: AsyncSession, case: Case, assignment_ids: list[int]) -> DispatchOut:
     category_code = await session.scalar(select(Category.code).where(Category.id == case.category_id))
     return DispatchOut(
         case_id=case.id,
@@ -174,7 +178,7 @@ async def dispatch(session: AsyncSession, key: Principal, case_id: int, data: Di
         status=case.status,
         category_code=category_code,
         tier=case.tier,
-        assignment_ids=[a.id for a in added],
+        assignment_ids=assignment_ids,
     )
 
 
@@ -221,15 +225,7 @@ async def reject(session: AsyncSession, key: Principal, case_id: int, data: Reje
         },
         event_data={"reason_code": data.reason},
     )
-    category_code = await session.scalar(select(Category.code).where(Category.id == case.category_id))
-    return DispatchOut(
-        case_id=case.id,
-        tracking_no=case.tracking_no,
-        status=case.status,
-        category_code=category_code,
-        tier=case.tier,
-        assignment_ids=[],
-    )
+    return await _outcome(session, case, [])
 
 
 async def flag(session: AsyncSession, assignment: Assignment, data: FlagIn) -> AssignmentView:
