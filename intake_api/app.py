@@ -26,7 +26,7 @@ The citizen- and deputy-facing service of Minyi (民意码上通).
   apps submit JSON to `/v1/public/codes/{token}/cases`. The answer carries a tracking number
   (`GS20261122-0042`) and an access key; `/t/{tracking_no}?k=...` (HTML) and
   `/v1/public/cases/{tracking_no}?k=...` (JSON) show the case's public progress, without personal data,
-  and take the citizen's rating once the case is replied.
+  take the citizen's rating once the case is replied, and the detail a dispatcher asked for (补充说明).
 
 Errors: `{"error": {"code", "message", "details"}}` with Chinese messages; validation errors are 422 with one
 detail per field.

@@ -58,8 +58,10 @@ async def _public_case_locked(tracking_no: TrackingNo, session: Session, k: Acce
 
 
 PublicCase = Annotated[Case, Depends(_public_case)]
-# Locked for the rest of the request, so that two ratings at once are taken one after the other.
+# Locked for the rest of the request, so that two ratings (or supplements) at once are taken one after the
+# other, and a dispatcher's action at the same moment before or after.
 PublicCaseForRating = Annotated[Case, Depends(_public_case_locked)]
+PublicCaseForSupplement = Annotated[Case, Depends(_public_case_locked)]
 
 
 def _tracking_numbers(request: Request) -> TrackingNumbers:

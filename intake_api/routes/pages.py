@@ -1,5 +1,6 @@
-"""Anyone (HTML): the mobile intake form a QR code opens, and the case's progress page with the rating form.
-Both work without JavaScript; errors re-render the page with a message per field."""
+"""Anyone (HTML): the mobile intake form a QR code opens, and the case's progress page with the rating form
+and, while a dispatcher waits for more detail, the supplement form. All work without JavaScript; errors
+re-render the page with a message per field."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from intake_api.deps import AccessKey, Autocommit, CodeDirectory, Numbers, Scans, TrackingNo
 from intake_api.forms import messages_by_field, parse, read_fields
 from intake_api.rendering import blank_form, code_gone, not_found, render
-from services.intake import form_keys, submission, tracking
+from services.intake import form_keys, submission, supplements, tracking
 from services.intake.directory import Directory
 from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound
 from services.intake.form_page import open_form
-from services.intake.schemas import FeedbackIn, SubmissionIn
+from services.intake.schemas import FeedbackIn, SubmissionIn, SupplementIn
 from services.intake.submission import track_path, track_url
 from services.intake.tracking_numbers import TrackingNumbers
 from shared.db.models import Case
@@ -152,5 +153,33 @@ async def rate_page(
         return await _track_page(request, session, case, key, errors=errors, values=values, status_code=422)
     except Conflict as exc:
         errors = {"form": exc.detail_message}
+        return await _track_page(request, session, case, key, errors=errors, status_code=409)
+    return RedirectResponse(track_path(case.tracking_no, key), status_code=303)
+
+
+@router.post(
+    "/t/{tracking_no}/supplement",
+    summary="Add the detail a dispatcher asked for (HTML form)",
+    description="303 back to the progress page, or the page again with a message (422 / 409).",
+    response_class=HTMLResponse,
+)
+async def supplement_page(
+    request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None
+) -> Response:
+    # Like the rating form: the access key in the address is the credential, so another site cannot post
+    # this form for the citizen (there is no cookie to ride on).
+    try:
+        case = await tracking.find_case(session, tracking_no, k, for_update=True)
+    except CaseNotFound:
+        return not_found(request, _CASE_NOT_FOUND)
+    key = k or ""
+    values = await read_fields(request, ("text",))
+    try:
+        await supplements.supplement(session, case, parse(SupplementIn, values))
+    except Unprocessable as exc:
+        errors = messages_by_field(exc.details)
+        return await _track_page(request, session, case, key, errors=errors, values=values, status_code=422)
+    except Conflict as exc:
+        errors = {"supplement": exc.detail_message}
         return await _track_page(request, session, case, key, errors=errors, status_code=409)
     return RedirectResponse(track_path(case.tracking_no, key), status_code=303)

@@ -1,4 +1,5 @@
-"""Anyone: submitting a case through an intake code, and following it with the tracking link (JSON)."""
+"""Anyone: submitting a case through an intake code, and following it with the tracking link (JSON): the
+citizen's rating and the answer to a dispatcher's request for more detail."""
 
 from __future__ import annotations
 
@@ -6,10 +7,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from intake_api.deps import Autocommit, CodeDirectory, Numbers, PublicCase, PublicCaseForRating
+from intake_api.deps import (
+    Autocommit,
+    CodeDirectory,
+    Numbers,
+    PublicCase,
+    PublicCaseForRating,
+    PublicCaseForSupplement,
+)
 from intake_api.openapi import errors
-from services.intake import submission, tracking
-from services.intake.schemas import FeedbackIn, FeedbackOut, PublicCaseView, SubmissionIn, SubmissionOut
+from services.intake import submission, supplements, tracking
+from services.intake.schemas import (
+    FeedbackIn,
+    FeedbackOut,
+    PublicCaseView,
+    SubmissionIn,
+    SubmissionOut,
+    SupplementIn,
+    SupplementOut,
+)
 from shared.web.db import Session
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
@@ -74,3 +90,17 @@ async def get_case(case: PublicCase, session: Session) -> PublicCaseView:
 )
 async def give_feedback(case: PublicCaseForRating, body: FeedbackIn, session: Session) -> FeedbackOut:
     return await tracking.give_feedback(session, case, body)
+
+
+@router.post(
+    "/cases/{tracking_no}/supplement",
+    summary="Add the detail a dispatcher asked for (补充说明)",
+    description=(
+        "While the case's `can_supplement` is true (a dispatcher returned it with the question in "
+        "`supplement_request`): `text` (5-2000 characters) is added to the case's description and the case is "
+        "routed again. 409 when the case is not waiting for the citizen's answer."
+    ),
+    responses=errors(404, 409, 422),
+)
+async def supplement(case: PublicCaseForSupplement, body: SupplementIn, session: Session) -> SupplementOut:
+    return await supplements.supplement(session, case, body)

@@ -308,7 +308,9 @@ def upgrade() -> None:
         "category_source", "cases", "category_source IN ('citizen', 'system', 'dispatcher')"
     )
     op.create_check_constraint(
-        "queue_reason", "cases", "queue_reason IN ('no_rule', 'declined', 'low_confidence', 'flagged')"
+        "queue_reason",
+        "cases",
+        "queue_reason IN ('no_rule', 'declined', 'low_confidence', 'flagged', 'awaiting_citizen')",
     )
     op.drop_constraint("status", "assignments", type_="check")
     op.create_check_constraint("status", "assignments", f"status IN ({ASSIGNMENT_STATUSES})")

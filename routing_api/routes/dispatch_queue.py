@@ -1,5 +1,5 @@
-"""The dispatcher's desk over HTTP: the dispatch queue, manual dispatch and redispatch, rejection, and the
-departments' flags that put a case in front of a dispatcher."""
+"""The dispatcher's desk over HTTP: the dispatch queue, manual dispatch and redispatch, rejection, returning
+a case to its citizen for more detail, and the departments' flags that put a case in front of a dispatcher."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from routing_api.deps import DeskKey, OwnAssignment, PathId
-from services.routing.desk import manual, queue
+from services.routing.desk import manual, queue, returns
 from services.routing.desk.schemas import (
     DispatchIn,
     DispatchOut,
@@ -16,6 +16,8 @@ from services.routing.desk.schemas import (
     QueuePage,
     QueueReasonName,
     RejectIn,
+    ReturnIn,
+    ReturnOut,
     UnflagIn,
 )
 from services.routing.schemas import AssignmentView
@@ -34,9 +36,10 @@ async def dispatch_queue(
 ) -> QueuePage:
     """Each item says why it waits: `no_rule` (no routing rule, and the jurisdiction queues those),
     `declined` (every lead or separate unit declined: their reasons and suggested units are listed),
-    `low_confidence` (the classifier's top three are listed) or `flagged` (a department asked for a look).
-    Critical cases come first, then urgent, then normal, each oldest first. `counts` covers the whole
-    queue."""
+    `low_confidence` (the classifier's top three are listed), `flagged` (a department asked for a look) or
+    `awaiting_citizen` (returned to the citizen for more detail: `returned` holds the question). Critical
+    cases come first, then urgent, then normal, each oldest first; cases awaiting their citizen follow all
+    the others, in the same order. `counts` covers the whole queue."""
     return await queue.dispatch_queue(session, key.jurisdiction_id, reason=reason, limit=limit, cursor=cursor)
 
 
@@ -54,6 +57,16 @@ async def reject(case_id: PathId, data: RejectIn, key: DeskKey, session: Session
     """Only before any unit has accepted it. `message` (and `refer_to`, where the citizen should go
     instead) appears on the citizen's tracking page; the case's assignments are withdrawn."""
     return await manual.reject(session, key, case_id, data)
+
+
+@router.post("/v1/cases/{case_id}/return", summary="退回补充: ask the citizen for more detail")
+async def return_to_citizen(case_id: PathId, data: ReturnIn, key: DeskKey, session: Session) -> ReturnOut:
+    """Only a received case (not yet dispatched, or declined by every unit). It stays received and waits in
+    the queue as `awaiting_citizen`; `message` appears on the citizen's tracking page with a form for the
+    answer (`case.returned`). The answer is added to the description (`case.supplemented`) and the case is
+    routed again: classified and dispatched by the rules, or, if units had it before, back in the queue as
+    `declined`. It can still be dispatched or rejected by hand while it waits."""
+    return await returns.return_to_citizen(session, key, case_id, data)
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from shared.errors import MinyiError, NotFound, Unprocessable
+from shared.errors import Conflict, MinyiError, NotFound, Unprocessable
 
 
 class StationNotFound(NotFound):
@@ -37,6 +37,11 @@ class CaseNotFound(NotFound):
 
     code = "case_not_found"
     message = "未找到该受理编号，或查询链接不完整"
+
+
+class NotAwaitingSupplement(Conflict):
+    code = "not_awaiting_supplement"
+    message = "该事项目前无需补充说明"
 
 
 class FieldErrors:

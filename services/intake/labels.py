@@ -63,6 +63,8 @@ EVENT_LABELS = {
     "merged": "已并案处理",
     "unmerged": "已撤销并案",
     "rejected": "不予受理",
+    "returned": "请补充反映内容",
+    "supplemented": "已补充说明",
     "extension_decided": "办理期限调整",
     "supervision_changed": "人大督办",
     "follow_up": "回头看",

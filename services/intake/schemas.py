@@ -282,7 +282,9 @@ class TimelineEntry(BaseModel):
     type: str
     label: str
     at: datetime
-    text: str | None = Field(None, description="Public progress text, reply text or rejection reason")
+    text: str | None = Field(
+        None, description="Public progress text, reply text, rejection reason or a dispatcher's question"
+    )
     reply_class: str | None = None
     department: str | None = None
 
@@ -339,6 +341,14 @@ class PublicCaseView(BaseModel):
         description="Replied and not yet rated by the citizen; for a merged case, the main case's reply"
     )
     feedback: list[PublicFeedback] = Field(description="The citizen's ratings so far")
+    can_supplement: bool = Field(
+        False,
+        description="A dispatcher returned the case for more detail and awaits the citizen's answer "
+        "(POST …/supplement)",
+    )
+    supplement_request: str | None = Field(
+        None, description="While can_supplement: what the dispatcher asked the citizen to add"
+    )
     reporters: int = Field(
         description="How many citizens raised the matter (N 位群众反映): 1 + the cases merged into it"
     )
@@ -354,6 +364,20 @@ class PublicCaseView(BaseModel):
 class FeedbackIn(BaseModel):
     rating: Rating = Field(description="satisfied, basically_satisfied or dissatisfied")
     comment: Annotated[str | None, Field(max_length=500), text("评价意见", 500)] = None
+
+
+class SupplementIn(BaseModel):
+    text: Annotated[
+        str,
+        Field(min_length=5, max_length=2000, description="The citizen's answer to the dispatcher's question"),
+        text("补充说明", 2000, min_length=5, required=True),
+    ]
+
+
+class SupplementOut(BaseModel):
+    tracking_no: str
+    status: str = Field(description="Still received: the case is routed again with the added detail")
+    status_label: str
 
 
 class FeedbackOut(BaseModel):

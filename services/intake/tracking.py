@@ -1,8 +1,9 @@
 """The citizen's view of a case, opened with its tracking number and access key, and the citizen's rating.
 
-The view is the "four public" (四公开) subset: status, departments, deadline, public events and replies.
-It never carries the submitter's name or phone (not even masked), the description, decline reasons,
-internal progress notes or feedback comments.
+The view is the "four public" (四公开) subset: status, departments, deadline, public events and replies, and
+a dispatcher's question while the case waits for the citizen's answer. It never carries the submitter's name
+or phone (not even masked), the description (nor the citizen's supplements to it), decline reasons, internal
+progress notes or feedback comments.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from services.intake.schemas import (
     PublicReply,
     TimelineEntry,
 )
+from services.intake.supplements import awaits_supplement
 from services.workflow import main_awaits_rating, rate, rate_merged, reporters
 from services.workflow.actors import CITIZEN
 from services.workflow.deadlines import TIER_LABELS
@@ -54,6 +56,7 @@ _PUBLIC_TEXT = {
     "assignment_replied": "text",
     "replied": "text",
     "rejected": "reason",
+    "returned": "text",
     "merged": "text",
     "unmerged": "text",
 }
@@ -228,6 +231,7 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
     else:
         can_rate = case.status == CaseStatus.replied and case.rework_round not in rated_rounds
         count = await reporters(session, case.id)
+    question = _question(progress.timeline) if awaits_supplement(case) else None
     return PublicCaseView(
         tracking_no=case.tracking_no,
         status=case.status,
@@ -251,10 +255,17 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
             )
             for f in feedback
         ],
+        can_supplement=question is not None,
+        supplement_request=question,
         reporters=count,
         merged_note=MERGED_TEXT.format(tracking_no=main.tracking_no) if main is not None else None,
         merged_into=merged_into,
     )
+
+
+def _question(timeline: list[TimelineEntry]) -> str | None:
+    """The dispatcher's latest question (a case returned, answered and returned again asks anew)."""
+    return next((e.text for e in reversed(timeline) if e.type == "returned" and e.text), None)
 
 
 def _department_id(data: dict[str, Any]) -> int | None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.assignments import reopen_for_rework
 from services.routing.desk.arrival import enqueue, handle_arrival
 from services.routing.dispatch import Plans
+from services.routing.duplicates.terms import index_case
 from services.routing.repository import lock_case
 from shared.db.enums import CaseStatus, QueueReason
 from shared.db.ids import MAX_ID
@@ -17,7 +18,9 @@ from shared.errors import Unprocessable
 from shared.events.inbox import ReceivedEvent
 
 # The worker subscribes the routing service to these event types.
-SUBSCRIBED_EVENTS = ("case.received", "case.rework", "case.unmerged")
+SUBSCRIBED_EVENTS = ("case.received", "case.rework", "case.unmerged", "case.supplemented")
+# Back to received and out of the queue: merged and now on its own again, or the citizen answered a return.
+_ROUTE_AGAIN = frozenset({"case.unmerged", "case.supplemented"})
 
 
 def _case_id(event: ReceivedEvent) -> int:
@@ -46,12 +49,14 @@ async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
             await handle_arrival(session, case, plans)
     elif event.type == "case.rework" and case.status == CaseStatus.rework:
         await reopen_for_rework(session, case)
-    elif event.type == "case.unmerged" and case.status == CaseStatus.received and case.queue_reason is None:
-        # Merged before it was ever dispatched, now back on its own: it needs dispatching like a new case.
+    elif event.type in _ROUTE_AGAIN and case.status == CaseStatus.received and case.queue_reason is None:
+        # Never dispatched: it is routed like a new case, classified from its (perhaps supplemented) text.
         dispatched_before = await session.scalar(
             select(Assignment.id).where(Assignment.case_id == case.id).limit(1)
         )
         if dispatched_before is None:
             await handle_arrival(session, case, session.info.setdefault("minyi.dispatch_plans", {}))
         else:
+            # Units had it and declined it: a person redispatches it, finding it by its new words too.
+            await index_case(session, case)
             await enqueue(session, case, QueueReason.declined)

@@ -31,6 +31,8 @@ EMITTED = frozenset(
         "merged",
         "unmerged",
         "rejected",
+        "returned",
+        "supplemented",
         "extension_requested",
     }
 )

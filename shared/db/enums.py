@@ -72,6 +72,8 @@ class QueueReason(StrEnum):
     declined = "declined"
     low_confidence = "low_confidence"
     flagged = "flagged"
+    # Returned to the citizen for more detail (退回补充): it waits for their answer, not for a dispatcher.
+    awaiting_citizen = "awaiting_citizen"
 
 
 class ExtensionStatus(StrEnum):
@@ -159,6 +161,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "case.merged",
     "case.unmerged",
     "case.rejected",
+    "case.returned",
+    "case.supplemented",
     "case.extension_requested",
     "case.extension_decided",
 )

@@ -1,5 +1,6 @@
 """The dispatcher's desk across real processes: a case without a category classified and dispatched, a case
-every unit declined redispatched by hand, and a duplicate merged so its citizen follows the main case."""
+every unit declined redispatched by hand, a duplicate merged so its citizen follows the main case, and a vague
+case returned to its citizen, supplemented on the tracking page and dispatched."""
 
 from __future__ import annotations
 
@@ -108,3 +109,34 @@ def test_the_dispatchers_desk(stack: Stack) -> None:
         lambda: all(d["met_at"] for d in staff(repeat["tracking_no"])["deadlines"]),
         what="the merged case's clocks stopped",
     )
+
+    # 4. Too vague to place: returned to the citizen, who adds detail; routing classifies it and dispatches it.
+    vague = submit(description="想反映一个情况，麻烦尽快处理一下")
+    vague_id = eventually(
+        lambda: (v := staff(vague["tracking_no"]))["queue_reason"] == "low_confidence" and v["id"],
+        what="the vague case in the queue",
+    )
+    returned = routing.post(
+        f"/v1/cases/{vague_id}/return",
+        json={"message": "请补充具体是什么问题、在什么地点"},
+        headers=dispatcher,
+    )
+    assert returned.status_code == 200, returned.text
+    page_params = {"k": vague["access_key"]}
+    page = intake.get(f"/v1/public/cases/{vague['tracking_no']}", params=page_params).json()
+    assert page["can_supplement"] and page["supplement_request"] == "请补充具体是什么问题、在什么地点"
+    answered = intake.post(
+        f"/t/{vague['tracking_no']}/supplement",
+        params=page_params,
+        data={"text": "楼下烧烤店每天晚上油烟直排，熏得窗户都不敢开"},
+    )
+    assert answered.status_code == 303, answered.text
+    view = eventually(
+        lambda: (v := staff(vague["tracking_no"]))["status"] == "dispatched" and v,
+        what="the supplemented case dispatched",
+    )
+    assert view["category_code"].startswith("environment.") and view["category_source"] == "system"
+    assert [e["type"] for e in view["events"] if e["type"] in ("returned", "supplemented")] == [
+        "returned",
+        "supplemented",
+    ]

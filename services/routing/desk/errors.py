@@ -39,3 +39,20 @@ class NotFlagged(Conflict):
 class AlreadyFlagged(Conflict):
     code = "already_flagged"
     message = "该事项已在交办队列中等待处理"
+
+
+class NotReturnable(Conflict):
+    """Only a case not yet dispatched goes back to its citizen; one being handled is the departments'."""
+
+    code = "not_returnable"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"该事项当前为“{STATUS_LABELS.get(status, status)}”，只有尚未交办的事项可以退回群众补充"
+        )
+        self.status = status
+
+
+class AlreadyReturned(Conflict):
+    code = "already_returned"
+    message = "该事项已退回群众补充，正在等待群众补充说明"

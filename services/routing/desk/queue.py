@@ -1,6 +1,7 @@
 """The dispatch queue (交办队列): the cases waiting for a person, most urgent first and then the longest
 waiting, each with why it waits — every decline with its reason and suggestion, departments' flags, the
-classifier's best three guesses."""
+classifier's best three guesses, the question a case was returned to its citizen with. Cases waiting for
+their citizen's answer come after those a dispatcher can act on."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from services.routing.desk.schemas import (
     FlagNote,
     QueueItem,
     QueuePage,
+    ReturnNote,
 )
-from shared.db.enums import AssignmentStatus, CaseStatus
+from shared.db.enums import AssignmentStatus, CaseStatus, QueueReason
 from shared.db.ids import MAX_ID
 from shared.db.models import Assignment, Case, CaseClassification, CaseEvent, Category, Department, Grid
 from shared.errors import Unprocessable
@@ -33,10 +35,13 @@ REASON_LABELS = {
     "declined": "承办单位均已退回",
     "low_confidence": "自动分类把握不足",
     "flagged": "承办单位提请处理",
+    "awaiting_citizen": "已退回群众补充",
 }
 # Queued cases that left the handling states (merged, rejected, replied) no longer wait for anyone.
 _WAITING = (CaseStatus.received, CaseStatus.dispatched, CaseStatus.in_progress)
 _URGENCY_RANK = sql_case({"critical": 0, "urgent": 1}, value=Case.urgency, else_=2)
+# 0-2: waiting for a dispatcher, by urgency; 3-5: waiting for the citizen's answer, by urgency.
+_RANK = _URGENCY_RANK + sql_case((Case.queue_reason == QueueReason.awaiting_citizen, 3), else_=0)
 
 
 def _encode(rank: int, queued_at: datetime, case_id: int) -> str:
@@ -49,7 +54,7 @@ def _decode(cursor: str) -> tuple[int, datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, rank, rest = raw.split(":", 2)
         at, case_id = rest.rsplit(":", 1)
-        if prefix != "q" or int(rank) not in (0, 1, 2) or not 0 < int(case_id) <= MAX_ID:
+        if prefix != "q" or not 0 <= int(rank) <= 5 or not 0 < int(case_id) <= MAX_ID:
             raise ValueError(raw)
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
@@ -125,6 +130,18 @@ async def _flags(session: AsyncSession, cases: Sequence[Case]) -> dict[int, list
     return found
 
 
+async def _returned(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, ReturnNote]:
+    """The question each case waiting for its citizen was returned with (the latest, if asked again)."""
+    if not case_ids:
+        return {}
+    rows = await session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.type == "returned")
+        .order_by(CaseEvent.id)
+    )
+    return {e.case_id: ReturnNote(message=str(e.data.get("text", "")), at=e.at) for e in rows}
+
+
 async def _candidates(session: AsyncSession, case_ids: Sequence[int]) -> dict[int, list[CandidateOut]]:
     rows = await session.scalars(select(CaseClassification).where(CaseClassification.case_id.in_(case_ids)))
     return {
@@ -150,17 +167,16 @@ async def dispatch_queue(
     if cursor is not None:
         rank, at, case_id = _decode(cursor)
         where.append(
-            tuple_(_URGENCY_RANK, Case.queued_at, Case.id)
-            > tuple_(literal(rank), literal(at), literal(case_id))
+            tuple_(_RANK, Case.queued_at, Case.id) > tuple_(literal(rank), literal(at), literal(case_id))
         )
     rows = (
         (
             await session.execute(
-                select(Case, _URGENCY_RANK, Category.code, Grid.code)
+                select(Case, _RANK, Category.code, Grid.code)
                 .outerjoin(Category, Category.id == Case.category_id)
                 .outerjoin(Grid, Grid.id == Case.grid_id)
                 .where(*where)
-                .order_by(_URGENCY_RANK, Case.queued_at, Case.id)
+                .order_by(_RANK, Case.queued_at, Case.id)
                 .limit(limit + 1)
             )
         )
@@ -173,6 +189,9 @@ async def dispatch_queue(
     declines = await _declines(session, ids) if ids else {}
     flags = await _flags(session, cases) if ids else {}
     candidates = await _candidates(session, ids) if ids else {}
+    returned = await _returned(
+        session, [c.id for c in cases if c.queue_reason == QueueReason.awaiting_citizen]
+    )
     items = [
         QueueItem(
             case_id=c.id,
@@ -197,6 +216,7 @@ async def dispatch_queue(
             declines=declines.get(c.id, []),
             flags=flags.get(c.id, []),
             candidates=candidates.get(c.id, []),
+            returned=returned.get(c.id),
         )
         for c, _rank, category_code, grid_code in page
     ]

@@ -17,7 +17,7 @@ from services.routing.schemas import (
     _Input,
 )
 
-QueueReasonName = Literal["no_rule", "declined", "low_confidence", "flagged"]
+QueueReasonName = Literal["no_rule", "declined", "low_confidence", "flagged", "awaiting_citizen"]
 RejectReason = Literal["spam", "out_of_scope", "duplicate_elsewhere", "insufficient"]
 Threshold = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -80,6 +80,12 @@ class RejectIn(_Input):
     )
 
 
+class ReturnIn(_Input):
+    message: Reason = Field(
+        description="What the citizen should add, shown on their tracking page (e.g. 请补充具体位置和发生时间)"
+    )
+
+
 class FlagIn(_Input):
     reason: Reason = Field(description="What the dispatcher should look at (another unit, wrong category)")
 
@@ -107,6 +113,11 @@ class FlagNote(BaseModel):
     at: datetime
 
 
+class ReturnNote(BaseModel):
+    message: str = Field(description="What the dispatcher asked the citizen to add")
+    at: datetime
+
+
 class CandidateOut(BaseModel):
     category_code: str
     name: str
@@ -119,7 +130,7 @@ class QueueItem(BaseModel):
     tracking_no: str
     status: str
     kind: str
-    reason: str = Field(description="no_rule, declined, low_confidence or flagged")
+    reason: str = Field(description="no_rule, declined, low_confidence, flagged or awaiting_citizen")
     reason_label: str
     queued_at: datetime
     created_at: datetime
@@ -137,6 +148,9 @@ class QueueItem(BaseModel):
     declines: list[DeclineNote] = Field(description="Every decline so far, with reasons and suggestions")
     flags: list[FlagNote] = Field(description="Departments' requests for the dispatcher's attention")
     candidates: list[CandidateOut] = Field(description="The classifier's top three, best first")
+    returned: ReturnNote | None = Field(
+        None, description="awaiting_citizen: what the dispatcher asked the citizen to add, and when"
+    )
 
 
 class QueuePage(BaseModel):
@@ -152,3 +166,12 @@ class DispatchOut(BaseModel):
     category_code: str | None
     tier: str | None
     assignment_ids: list[int]
+
+
+class ReturnOut(BaseModel):
+    case_id: int
+    tracking_no: str
+    status: str
+    queue_reason: str
+    message: str
+    returned_at: datetime
