@@ -45,8 +45,14 @@ async def _category_unknown(session: AsyncSession, case: Case) -> bool:
     return name is None or name.strip() in UNKNOWN_CATEGORY_NAMES
 
 
+SUPPLEMENT_MARK = "\n【补充说明】"
+
+
 def _text(case: Case) -> str:
-    return "\n".join(part for part in (case.title, case.description) if part)
+    """What the classifier reads: the title, the citizen's supplements (newest first: they answer what the
+    dispatcher found unclear) and then the original description. The classifier reads only a text's head."""
+    original, *supplements = case.description.split(SUPPLEMENT_MARK)
+    return "\n".join(part for part in (case.title, *reversed(supplements), original) if part)
 
 
 def _candidate_rows(result: Classification) -> list[dict[str, Any]]:
