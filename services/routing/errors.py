@@ -98,3 +98,18 @@ class CaseNotActive(Conflict):
 
     code = "case_not_active"
     message = "该事项当前不在办理中，不能执行此操作"
+
+
+class ExtensionAlreadyPending(Conflict):
+    code = "extension_pending"
+    message = "已有一项延期申请正在审批，请等候审批结果后再申请"
+
+
+class NoReplyDeadline(Conflict):
+    code = "no_reply_deadline"
+    message = "该交办事项尚无答复期限，暂不能申请延期"
+
+
+class ReplyDeadlinePassed(Conflict):
+    code = "reply_deadline_passed"
+    message = "答复期限已过，不能再申请延期；请尽快答复，或联系督办人员"

@@ -11,7 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.assignments import ACTIVE_CASE_STATUSES
-from services.routing.errors import AssignmentStateConflict, CaseNotActive, NotAccepted, WrongAssignmentRole
+from services.routing.errors import (
+    AssignmentStateConflict,
+    CaseNotActive,
+    ExtensionAlreadyPending,
+    NoReplyDeadline,
+    NotAccepted,
+    ReplyDeadlinePassed,
+    WrongAssignmentRole,
+)
 from services.routing.repository import department_names, is_unique_violation, lock_assignment, lock_case
 from services.routing.rules import ANSWERING_ROLES
 from services.routing.schemas import ExtensionRequestIn, ExtensionRequestView
@@ -19,22 +27,7 @@ from services.workflow import Actor, record_event
 from shared.calendar import SHANGHAI
 from shared.db.enums import AssignmentStatus, DeadlineKind, ExtensionStatus
 from shared.db.models import Assignment, Deadline, ExtensionRequest
-from shared.errors import Conflict, Unprocessable
-
-
-class ExtensionAlreadyPending(Conflict):
-    code = "extension_pending"
-    message = "已有一项延期申请正在审批，请等候审批结果后再申请"
-
-
-class NoReplyDeadline(Conflict):
-    code = "no_reply_deadline"
-    message = "该交办事项尚无答复期限，暂不能申请延期"
-
-
-class ReplyDeadlinePassed(Conflict):
-    code = "reply_deadline_passed"
-    message = "答复期限已过，不能再申请延期；请尽快答复，或联系督办人员"
+from shared.errors import Unprocessable
 
 
 def _local(moment: datetime) -> str:
