@@ -29,7 +29,14 @@ from shared.db.models.routing import (
     RoutingRule,
     RoutingRuleAssignment,
 )
-from shared.db.models.supervision import ApiKey, CalendarOverride, Deadline, SlaPolicy, WebhookEndpoint
+from shared.db.models.supervision import (
+    ApiKey,
+    CalendarOverride,
+    Deadline,
+    SlaPolicy,
+    SupervisionSettings,
+    WebhookEndpoint,
+)
 from shared.db.models.tenancy import Jurisdiction
 from shared.db.models.workflow import Case, CaseEvent, Feedback
 
@@ -63,6 +70,7 @@ __all__ = [
     "RoutingSettings",
     "SlaPolicy",
     "Station",
+    "SupervisionSettings",
     "TrackingCounter",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -42,6 +43,17 @@ class Deadline(Base):
             "due_at",
             postgresql_where="met_at IS NULL AND superseded_at IS NULL",
         ),
+        # The alarm scans: only open deadlines whose alarm has not been raised, by the moment it is due.
+        Index(
+            "ix_deadlines_due_soon_pending",
+            "due_soon_at",
+            postgresql_where="met_at IS NULL AND superseded_at IS NULL AND due_soon_raised_at IS NULL",
+        ),
+        Index(
+            "ix_deadlines_overdue_pending",
+            "overdue_at",
+            postgresql_where="met_at IS NULL AND superseded_at IS NULL AND overdue_raised_at IS NULL",
+        ),
     )
 
     id: Mapped[int] = pk()
@@ -56,6 +68,34 @@ class Deadline(Base):
     met_at: Mapped[datetime | None]
     superseded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
+    # When case.due_soon and case.overdue are due (the policy's fractions of the allowed time, set by a
+    # database trigger from starts_at and due_at) and when each was raised: once per deadline.
+    due_soon_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+    due_soon_raised_at: Mapped[datetime | None]
+    overdue_raised_at: Mapped[datetime | None]
+    # Computed over days the official calendar did not cover yet (Monday to Friday assumed).
+    assumed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class SupervisionSettings(Base):
+    """A jurisdiction's supervision policy; without a row the defaults apply."""
+
+    __tablename__ = "supervision_settings"
+    __table_args__ = (
+        CheckConstraint("due_soon_fraction > 0 AND due_soon_fraction < overdue_fraction", name="fractions"),
+        CheckConstraint("overdue_fraction > 0 AND overdue_fraction <= 2", name="overdue_fraction"),
+    )
+
+    jurisdiction_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("jurisdictions.id"), primary_key=True, autoincrement=False
+    )
+    due_soon_fraction: Mapped[float] = mapped_column(Float, default=0.75, server_default="0.75")
+    overdue_fraction: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    # How far an approved extension may move a reply deadline past the one in force (deputy suggestions are
+    # capped by statute at 6 months from dispatch instead).
+    extension_max_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    follow_up_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
 
 class CalendarOverride(Base):

@@ -1,0 +1,21 @@
+"""supervision_funds (being written: this revision's tables come with their capability)
+
+Revision ID: supervision_funds
+Revises: supervision_follow_ups
+Create Date: 2026-11-30 13:30:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "supervision_funds"
+down_revision: str | None = "supervision_follow_ups"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
