@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "supervision_alarms"
 down_revision: str | None = "dispatch_desk"
 branch_labels: str | Sequence[str] | None = None
