@@ -34,6 +34,12 @@ EMITTED = frozenset(
         "returned",
         "supplemented",
         "extension_requested",
+        "extension_decided",
+        "due_soon",
+        "overdue",
+        "supervision_changed",
+        "deadline_changed",
+        "follow_up_recorded",
     }
 )
 

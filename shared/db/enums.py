@@ -165,6 +165,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "case.supplemented",
     "case.extension_requested",
     "case.extension_decided",
+    "case.deadline_changed",
+    "case.follow_up_recorded",
 )
 
 
