@@ -19,6 +19,7 @@ from shared.db.models.intake import (
     deputy_stations,
     station_grids,
 )
+from shared.db.models.key_items import KeyCheckRating, KeyCheckStage, KeyItem, KeyItemCheck
 from shared.db.models.routing import (
     Assignment,
     Category,
@@ -63,6 +64,10 @@ __all__ = [
     "InboxMessage",
     "IntakeCode",
     "Jurisdiction",
+    "KeyCheckRating",
+    "KeyCheckStage",
+    "KeyItem",
+    "KeyItemCheck",
     "OutboxEvent",
     "Reply",
     "RoutingRule",
