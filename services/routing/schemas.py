@@ -117,6 +117,7 @@ class CategoryIn(_Input):
     committee_code: CommitteeCode | None = None
     default_tier: HandlingTier = "week"
     active: bool = True
+    follow_up: bool = Field(False, description="Its cases get a follow-up (回头看) some weeks after closing")
 
 
 class CategoryPatch(_Input):
@@ -126,8 +127,11 @@ class CategoryPatch(_Input):
     committee_code: CommitteeCode | None = None
     default_tier: HandlingTier | None = None
     active: bool | None = None
+    follow_up: bool | None = None
 
-    _not_null = field_validator("code", "name", "default_tier", "active", mode="before")(_reject_null)
+    _not_null = field_validator("code", "name", "default_tier", "active", "follow_up", mode="before")(
+        _reject_null
+    )
 
 
 class CategoryOut(BaseModel):
@@ -138,6 +142,7 @@ class CategoryOut(BaseModel):
     committee_code: str | None
     default_tier: str
     active: bool
+    follow_up: bool = Field(description="Its cases (and its subcategories') get a follow-up after closing")
     created_at: datetime
 
 

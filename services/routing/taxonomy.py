@@ -152,6 +152,7 @@ async def _category_rows(
             committee_code=committee_code,
             default_tier=category.default_tier,
             active=category.active,
+            follow_up=category.follow_up,
             created_at=category.created_at,
         )
         for category, parent_code, committee_code in rows.tuples()
@@ -209,6 +210,7 @@ async def create_category(session: AsyncSession, jurisdiction_id: int, data: Cat
         ),
         default_tier=data.default_tier,
         active=data.active,
+        follow_up=data.follow_up,
     )
     session.add(category)
     await flush_unique(session, "问题分类", data.code)
@@ -253,6 +255,8 @@ async def update_category(
         category.default_tier = data.default_tier
     if data.active is not None:
         category.active = data.active
+    if data.follow_up is not None:
+        category.follow_up = data.follow_up
     await flush_unique(session, "问题分类", category.code)
     await mark_stale(session, jurisdiction_id)  # names, places in the tree and activity are what it learns
     return await _category_out(session, jurisdiction_id, category.id)

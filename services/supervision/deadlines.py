@@ -17,7 +17,10 @@ from shared.calendar import SHANGHAI, InvalidDuration, WorkCalendar
 from shared.db.enums import AssignmentRole, AssignmentStatus, CaseKind, CaseStatus, DeadlineKind
 from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Reply
 
-UNIQUE_DEADLINE = "uq_deadlines_case_id_assignment_id_kind_round"
+# The key of the deadline in force (unique index uq_deadlines_in_force, over rows not superseded): a superseded
+# row, such as the reply deadline an approved extension replaced, stays beside the one now in force.
+DEADLINE_KEY = ("case_id", "assignment_id", "kind", "round")
+IN_FORCE = Deadline.superseded_at.is_(None)
 # A co-handler's opinion is due this many working days before the lead's reply deadline.
 CO_OPINION_LEAD_WORKING_DAYS = 5
 FALLBACK_TIER = "week"
@@ -91,7 +94,7 @@ async def _insert_many(session: AsyncSession, case: Case, rows: list[dict[str, o
     result = await session.execute(
         pg_insert(Deadline)
         .values([{**owner, **row} for row in rows])
-        .on_conflict_do_nothing(constraint=UNIQUE_DEADLINE)
+        .on_conflict_do_nothing(index_elements=DEADLINE_KEY, index_where=IN_FORCE)
         .returning(Deadline.id)
     )
     return len(result.all())

@@ -82,6 +82,21 @@ class ExtensionStatus(StrEnum):
     refused = "refused"
 
 
+class FollowUpStatus(StrEnum):
+    """A revisit (回头看) after closing: waiting, its result recorded, or moot (the case was reopened)."""
+
+    pending = "pending"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class FollowUpReason(StrEnum):
+    """Why a closed case is revisited: its category asks for it, or it was under key supervision."""
+
+    category = "category"
+    key = "key"
+
+
 class Rating(StrEnum):
     satisfied = "satisfied"
     basically_satisfied = "basically_satisfied"

@@ -36,7 +36,7 @@ async def test_junk_never_causes_a_server_error(session, client, world):
         world.auth("dept:urban_mgmt"),
     )
     rule_fields = ["category_code", "grid_code", "assignments", "tier", "priority", "active"]
-    category_fields = ["code", "name", "parent_code", "committee_code", "default_tier", "active"]
+    category_fields = ["code", "name", "parent_code", "committee_code", "default_tier", "active", "follow_up"]
     targets = [
         ("POST", "/v1/grids", admin, ["code", "name"]),
         ("PATCH", f"/v1/grids/{world.grids['G1'].id}", admin, ["code", "name"]),

@@ -11,6 +11,7 @@ from shared.db.models.desk import (
     RoutingSettings,
 )
 from shared.db.models.events import InboxMessage, OutboxEvent, WebhookDelivery
+from shared.db.models.follow_ups import FollowUp
 from shared.db.models.intake import (
     Deputy,
     IntakeCode,
@@ -60,6 +61,7 @@ __all__ = [
     "Deputy",
     "ExtensionRequest",
     "Feedback",
+    "FollowUp",
     "Grid",
     "InboxMessage",
     "IntakeCode",

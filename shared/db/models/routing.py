@@ -63,6 +63,8 @@ class Category(Base):
     committee_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("committees.id"))
     default_tier: Mapped[str] = mapped_column(TIER_NAME, default="week", server_default="week")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Its cases (and its subcategories' cases) get a follow-up (回头看) some weeks after they close.
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = created_at()
 
 

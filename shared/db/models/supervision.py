@@ -34,7 +34,18 @@ class Deadline(Base):
     __tablename__ = "deadlines"
     __table_args__ = (
         CheckConstraint(check_in("kind", DeadlineKind), name="kind"),
-        UniqueConstraint("case_id", "assignment_id", "kind", "round", postgresql_nulls_not_distinct=True),
+        # One deadline in force per case, assignment, kind and round. A superseded row stays as history: an
+        # approved extension supersedes the reply deadline it moves and inserts the one now in force.
+        Index(
+            "uq_deadlines_in_force",
+            "case_id",
+            "assignment_id",
+            "kind",
+            "round",
+            unique=True,
+            postgresql_where="superseded_at IS NULL",
+            postgresql_nulls_not_distinct=True,
+        ),
         # Open deadlines by kind, then due time: jobs look for one kind (the lapsed rating windows), and most
         # open rows are decline windows nobody ever meets, which a due-time-only index would make them read.
         Index(
