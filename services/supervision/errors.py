@@ -45,3 +45,42 @@ class JurisdictionExists(Conflict):
 class WebhookNotFound(NotFound):
     code = "webhook_not_found"
     message = "未找到该回调地址"
+
+
+class ExtensionRequestNotFound(NotFound):
+    code = "extension_request_not_found"
+    message = "未找到该延期申请"
+
+
+class ExtensionAlreadyDecided(Conflict):
+    code = "extension_decided"
+    message = "该延期申请已审批，不能再次审批"
+
+
+class ExtensionMoot(Conflict):
+    code = "extension_moot"
+    message = "该单位本轮已答复或已不再承办此事项，答复期限无从延长；可驳回该申请"
+
+
+class ExtensionBeyondCap(Unprocessable):
+    """A 422 on ``until`` that names the latest date the policy allows, so the approver can grant that."""
+
+    code = "extension_beyond_cap"
+
+    def __init__(self, message: str, max_until: str) -> None:
+        super().__init__(message, details=[{"field": "until", "message": message, "max_until": max_until}])
+
+
+class FollowUpNotFound(NotFound):
+    code = "follow_up_not_found"
+    message = "未找到该回头看记录"
+
+
+class FollowUpAlreadyRecorded(Conflict):
+    code = "follow_up_recorded"
+    message = "该回头看已记录结果"
+
+
+class FollowUpMoot(Conflict):
+    code = "follow_up_moot"
+    message = "该事项已重新办理，此次回头看已取消"
