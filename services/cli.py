@@ -28,8 +28,10 @@ app = typer.Typer(
 )
 jurisdiction_app = typer.Typer(help="Jurisdictions (tenants).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+calendar_app = typer.Typer(help="The working-day calendar (see docs/calendar.md).", no_args_is_help=True)
 app.add_typer(jurisdiction_app, name="jurisdiction")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(calendar_app, name="calendar")
 
 APPS = {
     "intake": "intake_api.app:create_app",
@@ -184,6 +186,83 @@ def apikey_create(
             raise typer.Exit(1) from exc
     typer.echo(f"{role} key for {jurisdiction} (shown once, store it now):")
     typer.echo(secret)
+
+
+@calendar_app.command("import")
+def calendar_import(
+    file: Annotated[Path, typer.Argument(help="The year's schedule as CSV: date,kind,name", exists=True)],
+    jurisdiction: Annotated[
+        list[str] | None, typer.Option(help="Jurisdiction code; repeat for several")
+    ] = None,
+    all_jurisdictions: Annotated[bool, typer.Option("--all", help="Every jurisdiction")] = False,
+    year: Annotated[int | None, typer.Option(help="The year the file must be (default: its dates')")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Where the dates come from, e.g. the notice's number")
+    ] = None,
+) -> None:
+    """Load a year's official schedule (holidays and make-up working days) and recompute assumed deadlines."""
+    from sqlalchemy import select
+
+    from services.supervision.calendar_schedule import decode_csv, parse_csv
+    from services.supervision.calendar_years import load_year
+    from shared.db.engine import build_engine, transaction
+    from shared.db.models import Jurisdiction
+    from shared.errors import MinyiError
+
+    if not jurisdiction and not all_jurisdictions:
+        _err("name the jurisdictions with --jurisdiction CODE (repeatable) or pass --all")
+        raise typer.Exit(2)
+    try:
+        schedule = parse_csv(decode_csv(file.read_bytes()), year)
+    except MinyiError as exc:
+        for problem in exc.details or [{"message": exc.detail_message}]:
+            _err(f"{file}: {problem['message']}")
+        raise typer.Exit(1) from exc
+
+    async def run() -> list[str]:
+        engine = build_engine(pool_size=1)
+        lines = []
+        try:
+            async with transaction(engine) as session:
+                query = select(Jurisdiction.id, Jurisdiction.code).order_by(Jurisdiction.code)
+                if not all_jurisdictions:
+                    query = query.where(Jurisdiction.code.in_(jurisdiction or []))
+                found = (await session.execute(query)).all()
+                unknown = set(jurisdiction or []) - {code for _, code in found}
+                if unknown:
+                    raise typer.BadParameter(f"no jurisdiction with code {', '.join(sorted(unknown))}")
+                for jurisdiction_id, code in found:
+                    loaded = await load_year(
+                        session,
+                        jurisdiction_id,
+                        schedule,
+                        source=source,
+                        loaded_by="cli",
+                        now=datetime.now(UTC),
+                    )
+                    lines.append(
+                        f"{schedule.year} loaded for {code}: {schedule.holidays} days off, "
+                        f"{schedule.workdays} make-up working days; {loaded.deadlines_recomputed} assumed "
+                        f"deadlines recomputed, {loaded.deadlines_changed} changed, "
+                        f"{loaded.deadlines_still_assumed} still assumed"
+                    )
+                    lines += [
+                        f"  kept {code}'s own override of {kept.date}: "
+                        f"{'working day' if kept.is_workday else 'day off'} ({kept.note or ''})"
+                        for kept in loaded.local_overrides_kept
+                    ]
+        finally:
+            await engine.dispose()
+        return lines
+
+    with database():
+        try:
+            lines = asyncio.run(run())
+        except MinyiError as exc:
+            _err(f"error: {exc.detail_message}")
+            raise typer.Exit(1) from exc
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command()

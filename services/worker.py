@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.routing import events as routing_events
 from services.routing.classifier.store import retrain_stale
 from services.supervision import events as supervision_events
+from services.supervision.assumed_deadlines import sweep_assumed
+from services.supervision.calendar_years import missing_years
+from services.supervision.calendar_years import today as shanghai_today
 from services.supervision.jobs import close_unrated
 from shared.db.engine import session_factory, transaction
 from shared.events.relay import Relay
@@ -19,6 +23,7 @@ from shared.events.subscriptions import ensure_internal_endpoint
 from shared.settings import Settings
 
 log = structlog.get_logger("minyi.worker")
+CALENDAR_CHECK_SECONDS = 24 * 3600
 
 
 async def register_internal_subscriptions(engine: AsyncEngine, settings: Settings) -> None:
@@ -57,6 +62,36 @@ async def run_classifier_training(engine: AsyncEngine, settings: Settings, stop:
             await asyncio.wait_for(stop.wait(), timeout=settings.classifier_retrain_seconds)
 
 
+async def check_calendar(engine: AsyncEngine, today: date) -> None:
+    """A warning for each year the next 60 days reach that the calendar does not cover (naming the
+    jurisdictions that have not loaded it), and the deadlines counted on assumed days recomputed on what it
+    covers now (a year loaded while a case was being dispatched, a newer chinesecalendar)."""
+    async with transaction(engine) as session:
+        missing = await missing_years(session, today)
+    for year, codes in missing.items():
+        log.warning("calendar_missing", year=year, jurisdictions=codes)
+    moved = await sweep_assumed(session_factory(engine), datetime.now(UTC))
+    if moved:
+        log.info("assumed_deadlines_recomputed", changed=moved)
+
+
+async def run_calendar_watch(
+    engine: AsyncEngine,
+    stop: asyncio.Event,
+    *,
+    today: Callable[[], date] = shanghai_today,
+    interval: float = CALENDAR_CHECK_SECONDS,
+) -> None:
+    """Runs check_calendar at start and then daily."""
+    while not stop.is_set():
+        try:
+            await check_calendar(engine, today())
+        except Exception:
+            log.exception("scheduled_job_failed", job="calendar_watch")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
 async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     await register_internal_subscriptions(engine, settings)
     async with Relay(engine, settings) as relay:
@@ -64,5 +99,6 @@ async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Even
             relay.run(stop),
             run_scheduler(engine, settings, stop),
             run_classifier_training(engine, settings, stop),
+            run_calendar_watch(engine, stop),
         )
     log.info("worker_stopped")

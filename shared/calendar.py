@@ -1,8 +1,9 @@
 """China's working-day calendar and deadline arithmetic.
 
 National data comes from the ``chinesecalendar`` package (2004 up to the last year it knows); a jurisdiction's
-override table wins over it and covers the years the package does not know yet. Past the package's range, with no
-override, plain Monday-to-Friday is assumed and the caller is told so through ``WorkCalendar.assumed_days``.
+override table wins over it and covers the years the package does not know yet. A year whose official schedule the
+jurisdiction loaded is decided by its overrides alone (unlisted days follow the week). Past the package's range,
+with neither, plain Monday-to-Friday is assumed and the caller is told so through ``WorkCalendar.assumed_days``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import calendar as _stdcal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,14 +26,40 @@ class InvalidDuration(ValueError):
     pass
 
 
+@cache
+def nationally_known(year: int) -> bool:
+    """Whether the installed ``chinesecalendar`` has the official schedule of ``year``."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+@cache
+def national_years() -> tuple[int, int]:
+    """The first and last year ``chinesecalendar`` knows (it knows every year in between)."""
+    known = [year for year in range(1990, 2101) if nationally_known(year)]
+    return known[0], known[-1]
+
+
 @dataclass
 class WorkCalendar:
     overrides: Mapping[date, bool] = field(default_factory=dict)
     assumed_days: set[date] = field(default_factory=set)
+    # Years whose official schedule (holidays and make-up working days) is among the overrides: a date they do
+    # not list is an ordinary weekday or weekend, known rather than assumed.
+    loaded_years: frozenset[int] = frozenset()
+
+    def counting(self) -> WorkCalendar:
+        """The same calendar with an empty ``assumed_days``, so one computation can tell if it assumed."""
+        return WorkCalendar(self.overrides, set(), self.loaded_years)
 
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
+        if day.year in self.loaded_years:
+            return day.weekday() < 5
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:

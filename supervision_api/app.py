@@ -3,9 +3,13 @@ integrators' webhooks."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from collections.abc import Callable
+from datetime import date
 
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.supervision import calendar_years
 from shared.web.app import create_service_app
 from supervision_api.routes import (
     api_keys,
@@ -26,7 +30,15 @@ Authenticate with `Authorization: Bearer <api key>`.
 """
 
 
-def create_app(engine: AsyncEngine | None = None) -> FastAPI:
+def create_app(
+    engine: AsyncEngine | None = None, *, today: Callable[[], date] = calendar_years.today
+) -> FastAPI:
+    """``today``: the date in Shanghai the calendar check counts from (tests fix it)."""
+
+    async def calendar_coverage(session: AsyncSession) -> str:
+        # Stays ready either way: deadlines are still computed (Mon-Fri assumed) and recomputed on loading.
+        return calendar_years.coverage_text(await calendar_years.missing_years(session, today()))
+
     return create_service_app(
         service="supervision",
         title="Minyi supervision_api",
@@ -42,4 +54,5 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             ops.router,
         ],
         engine=engine,
+        readiness_checks={"calendar": calendar_coverage},
     )

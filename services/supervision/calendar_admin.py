@@ -29,6 +29,7 @@ from services.workflow.deadlines import (
     work_calendar,
 )
 from shared.calendar import SHANGHAI, InvalidDuration, validate_duration
+from shared.db.enums import CalendarSource
 from shared.db.models import CalendarOverride, SlaPolicy
 from shared.errors import Unprocessable
 
@@ -64,7 +65,7 @@ async def preview_due(session: AsyncSession, jurisdiction_id: int, start: dateti
         raise FieldInvalid("from", f"时间须在 {EARLIEST_YEAR} 至 {LATEST_YEAR} 年之间")
     if tier not in await policies(session, jurisdiction_id):
         raise UnknownTier(tier)
-    calendar = await work_calendar(session, jurisdiction_id)
+    calendar = (await work_calendar(session, jurisdiction_id)).counting()
     try:
         due = await compute_due(session, jurisdiction_id, start, tier, calendar=calendar)
     except (InvalidDuration, OverflowError, ValueError) as exc:
@@ -75,6 +76,7 @@ async def preview_due(session: AsyncSession, jurisdiction_id: int, start: dateti
         due_at=due.astimezone(SHANGHAI),
         tier=tier,
         from_=start.astimezone(SHANGHAI),
+        assumed=bool(calendar.assumed_days),
         assumed_days=sorted(calendar.assumed_days),
     )
 
@@ -82,8 +84,8 @@ async def preview_due(session: AsyncSession, jurisdiction_id: int, start: dateti
 # --- overrides ---------------------------------------------------------------------------------------------
 
 
-def _override_out(row: CalendarOverride) -> CalendarOverrideOut:
-    return CalendarOverrideOut(date=row.day, is_workday=row.is_workday, note=row.note)
+def override_out(row: CalendarOverride) -> CalendarOverrideOut:
+    return CalendarOverrideOut(date=row.day, is_workday=row.is_workday, note=row.note, source=row.source)
 
 
 async def list_overrides(
@@ -93,13 +95,17 @@ async def list_overrides(
     if year is not None:
         query = query.where(extract("year", CalendarOverride.day) == year)
     rows = await session.execute(query.order_by(CalendarOverride.day))
-    return [_override_out(row) for row in rows.scalars()]
+    return [override_out(row) for row in rows.scalars()]
 
 
 async def upsert_overrides(
     session: AsyncSession, jurisdiction_id: int, items: Sequence[CalendarOverrideIn]
 ) -> list[CalendarOverrideOut]:
-    """Sets each date's working-day status (and note), replacing what the date had; returns all overrides."""
+    """Sets each date's working-day status (and note), replacing what the date had; returns all overrides.
+
+    A hand edit is the jurisdiction's own (local), even on a date a loaded official schedule set: loading that
+    year again keeps it.
+    """
     for index, item in enumerate(items):
         if not EARLIEST_YEAR <= item.date.year <= LATEST_YEAR:
             raise FieldInvalid(f"items.{index}.date", f"日期须在 {EARLIEST_YEAR} 至 {LATEST_YEAR} 年之间")
@@ -111,6 +117,7 @@ async def upsert_overrides(
                 "day": item.date,
                 "is_workday": item.is_workday,
                 "note": item.note,
+                "source": CalendarSource.local,
             }
             for item in items
         ]
@@ -118,7 +125,11 @@ async def upsert_overrides(
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[CalendarOverride.jurisdiction_id, CalendarOverride.day],
-            set_={"is_workday": statement.excluded.is_workday, "note": statement.excluded.note},
+            set_={
+                "is_workday": statement.excluded.is_workday,
+                "note": statement.excluded.note,
+                "source": statement.excluded.source,
+            },
         )
     )
     return await list_overrides(session, jurisdiction_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Update, and_, func, select, update
+from sqlalchemy import Update, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,8 +61,9 @@ async def _insert(
     starts_at: datetime,
     due_at: datetime,
     met_at: datetime | None = None,
+    assumed: bool = False,
 ) -> bool:
-    row = _row(assignment_id, kind, round, tier, starts_at, due_at, met_at)
+    row = _row(assignment_id, kind, round, tier, starts_at, due_at, met_at, assumed)
     return await _insert_many(session, case, [row]) == 1
 
 
@@ -74,7 +75,9 @@ def _row(
     starts_at: datetime,
     due_at: datetime,
     met_at: datetime | None = None,
+    assumed: bool = False,
 ) -> dict[str, object]:
+    """``assumed``: the due time counted days the calendar did not cover (loading that year recomputes it)."""
     return {
         "assignment_id": assignment_id,
         "kind": kind,
@@ -83,6 +86,7 @@ def _row(
         "starts_at": starts_at,
         "due_at": due_at,
         "met_at": met_at,
+        "assumed": assumed,
     }
 
 
@@ -102,9 +106,10 @@ async def _insert_many(session: AsyncSession, case: Case, rows: list[dict[str, o
 
 async def _reply_due(
     session: AsyncSession, case: Case, start: datetime, calendar: WorkCalendar
-) -> tuple[str, datetime]:
-    """The tier a case's reply is counted on and its due time: the case's tier, else what its kind or
-    category implies, else the week tier (a tier the jurisdiction has no policy for falls through)."""
+) -> tuple[str, datetime, bool]:
+    """The tier a case's reply is counted on, its due time and whether that counted assumed days: the case's
+    tier, else what its kind or category implies, else the week tier (a tier the jurisdiction has no policy
+    for falls through)."""
     candidates: list[str] = []
     if case.tier:
         candidates.append(case.tier)
@@ -116,9 +121,10 @@ async def _reply_due(
             candidates.append(default_tier)
     candidates.append(FALLBACK_TIER)
     for tier in candidates:
-        due = await compute_due(session, case.jurisdiction_id, start, tier, calendar=calendar)
+        counting = calendar.counting()
+        due = await compute_due(session, case.jurisdiction_id, start, tier, calendar=counting)
         if due is not None:
-            return tier, due
+            return tier, due, bool(counting.assumed_days)
     raise InvalidDuration(f"no policy for tier {FALLBACK_TIER}")
 
 
@@ -135,11 +141,13 @@ async def _category_tier(session: AsyncSession, category_id: int) -> str | None:
 
 async def _window_due(
     session: AsyncSession, case: Case, start: datetime, tier: str, calendar: WorkCalendar
-) -> datetime:
-    due = await compute_due(session, case.jurisdiction_id, start, tier, calendar=calendar)
+) -> tuple[datetime, bool]:
+    """The due time of a window and whether it counted days the calendar did not cover."""
+    counting = calendar.counting()
+    due = await compute_due(session, case.jurisdiction_id, start, tier, calendar=counting)
     if due is None:
         raise InvalidDuration(f"no policy for tier {tier}")
-    return due
+    return due, bool(counting.assumed_days)
 
 
 async def _count(session: AsyncSession, statement: Update) -> int:
@@ -183,11 +191,13 @@ async def ensure_dispatch_deadlines(
         start = assignment.dispatched_at
         for window, met_at in ((DeadlineKind.accept, assignment.accepted_at), (DeadlineKind.decline, None)):
             if (assignment.id, window) not in have:
-                due = await _window_due(session, case, start, window.value, calendar)
-                rows.append(_row(assignment.id, window, 0, window.value, start, due, met_at))
+                due, assumed = await _window_due(session, case, start, window.value, calendar)
+                rows.append(_row(assignment.id, window, 0, window.value, start, due, met_at, assumed))
         if assignment.role in ANSWERING_ROLES and (assignment.id, DeadlineKind.reply) not in have:
-            tier, due = await _reply_due(session, case, start, calendar)
-            rows.append(_row(assignment.id, DeadlineKind.reply, case.rework_round, tier, start, due))
+            tier, due, assumed = await _reply_due(session, case, start, calendar)
+            rows.append(
+                _row(assignment.id, DeadlineKind.reply, case.rework_round, tier, start, due, assumed=assumed)
+            )
     created = await _insert_many(session, case, rows)
     created += await _ensure_co_opinions(session, case, assignments, have, calendar)
     if case.rework_round or any(a.replied_at is not None for a in all_assignments):
@@ -208,24 +218,13 @@ async def _ensure_co_opinions(
     co_handlers = [a for a in assignments if a.role == AssignmentRole.co]
     if not co_handlers:
         return 0
-    lead_due = await session.scalar(
-        select(Deadline.due_at)
-        .join(Assignment, Assignment.id == Deadline.assignment_id)
-        .where(
-            Deadline.case_id == case.id,
-            Deadline.kind == DeadlineKind.reply,
-            Deadline.superseded_at.is_(None),
-            Assignment.role == AssignmentRole.lead,
-            Assignment.status.not_in(GONE),
-        )
-        .order_by(Deadline.round.desc(), Deadline.id)
-        .limit(1)
-    )
-    if lead_due is None:
+    lead = await lead_reply_deadline(session, case.id)
+    if lead is None:
         return 0
+    lead_due, lead_assumed = lead
     created = 0
     for co in co_handlers:
-        due = max(working_days_before(calendar, lead_due, CO_OPINION_LEAD_WORKING_DAYS), co.dispatched_at)
+        due, assumed = co_opinion_due(calendar, lead_due, lead_assumed, co.dispatched_at)
         if (co.id, DeadlineKind.co_opinion) not in have:
             created += await _insert(
                 session,
@@ -236,6 +235,7 @@ async def _ensure_co_opinions(
                 tier=None,
                 starts_at=co.dispatched_at,
                 due_at=due,
+                assumed=assumed,
             )
         else:
             # The lead changed (declined and redispatched): an open opinion deadline follows the new lead.
@@ -245,12 +245,42 @@ async def _ensure_co_opinions(
                     Deadline.assignment_id == co.id,
                     Deadline.kind == DeadlineKind.co_opinion,
                     _OPEN,
-                    Deadline.due_at != due,
+                    or_(Deadline.due_at != due, Deadline.assumed != assumed),
                 )
-                .values(due_at=due)
+                .values(due_at=due, assumed=assumed)
                 .execution_options(synchronize_session=False)
             )
     return created
+
+
+async def lead_reply_deadline(session: AsyncSession, case_id: int) -> tuple[datetime, bool] | None:
+    """The lead department's current reply deadline (due time, assumed), which co-handlers' opinions follow."""
+    row = (
+        await session.execute(
+            select(Deadline.due_at, Deadline.assumed)
+            .join(Assignment, Assignment.id == Deadline.assignment_id)
+            .where(
+                Deadline.case_id == case_id,
+                Deadline.kind == DeadlineKind.reply,
+                Deadline.superseded_at.is_(None),
+                Assignment.role == AssignmentRole.lead,
+                Assignment.status.not_in(GONE),
+            )
+            .order_by(Deadline.round.desc(), Deadline.id)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row.due_at, row.assumed)
+
+
+def co_opinion_due(
+    calendar: WorkCalendar, lead_due: datetime, lead_assumed: bool, dispatched_at: datetime
+) -> tuple[datetime, bool]:
+    """A co-handler's opinion deadline, never before its dispatch, and whether it rests on assumed days (its
+    own count or the lead's deadline)."""
+    counting = calendar.counting()
+    due = max(working_days_before(counting, lead_due, CO_OPINION_LEAD_WORKING_DAYS), dispatched_at)
+    return due, lead_assumed or bool(counting.assumed_days)
 
 
 async def settle_accepted(session: AsyncSession, case: Case) -> int:
@@ -365,6 +395,7 @@ async def open_rating_window(session: AsyncSession, case: Case) -> bool:
         return False
     calendar = await work_calendar(session, case.jurisdiction_id)
     met_at = case.closed_at if case.status == CaseStatus.closed else None
+    due, assumed = await _window_due(session, case, case.replied_at, "rating", calendar)
     return await _insert(
         session,
         case,
@@ -373,8 +404,9 @@ async def open_rating_window(session: AsyncSession, case: Case) -> bool:
         round=case.rework_round,
         tier="rating",
         starts_at=case.replied_at,
-        due_at=await _window_due(session, case, case.replied_at, "rating", calendar),
+        due_at=due,
         met_at=met_at,
+        assumed=assumed,
     )
 
 
@@ -392,7 +424,7 @@ async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     calendar = await work_calendar(session, case.jurisdiction_id)
-    due = await _window_due(session, case, at, "rework", calendar)
+    due, assumed = await _window_due(session, case, at, "rework", calendar)
     created = 0
     for assignment in await _assignments(session, case):
         if assignment.status in GONE or assignment.role not in ANSWERING_ROLES:
@@ -406,6 +438,7 @@ async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
             tier="rework",
             starts_at=at,
             due_at=due,
+            assumed=assumed,
         )
     await settle_replies(session, case)  # a reply that came before this event
     await session.flush()

@@ -37,6 +37,11 @@ class DuePreview(BaseModel):
     due_at: dt.datetime = Field(description="When it would be due, in Asia/Shanghai time")
     tier: str
     from_: dt.datetime = Field(serialization_alias="from", description="The start, in Asia/Shanghai time")
+    assumed: bool = Field(
+        default=False,
+        description="Counted over days the calendar does not cover yet: a case dispatched now would get a "
+        "deadline recomputed when that year's official schedule is loaded",
+    )
     assumed_days: list[dt.date] = Field(
         default_factory=list,
         description="Days the national calendar does not cover and no override decides: taken as Mon-Fri",
@@ -67,6 +72,11 @@ class CalendarOverrideOut(BaseModel):
     date: dt.date
     is_workday: bool
     note: str | None
+    source: Literal["official", "local"] = Field(
+        default="local",
+        description="official: part of a loaded year's schedule (replaced when the year is loaded again); "
+        "local: the jurisdiction's own edit (kept, and wins)",
+    )
 
 
 class CalendarOverrideList(BaseModel):

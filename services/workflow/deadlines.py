@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.calendar import WorkCalendar, due_at
-from shared.db.models import CalendarOverride, SlaPolicy
+from shared.db.models import CalendarOverride, CalendarYear, SlaPolicy
 
 # Tier -> duration. Handling tiers come from the liaison stations' practice; the rest are windows.
 DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
@@ -67,8 +67,11 @@ async def work_calendar(session: AsyncSession, jurisdiction_id: int) -> WorkCale
                 CalendarOverride.jurisdiction_id == jurisdiction_id
             )
         )
+        years = await session.scalars(
+            select(CalendarYear.year).where(CalendarYear.jurisdiction_id == jurisdiction_id)
+        )
         found = cache[("calendar", jurisdiction_id)] = WorkCalendar(
-            overrides={day: is_workday for day, is_workday in rows}
+            overrides={day: is_workday for day, is_workday in rows}, loaded_years=frozenset(years)
         )
     return found
 

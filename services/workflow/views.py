@@ -35,6 +35,10 @@ class DeadlineView(BaseModel):
     tier: str | None
     due_at: datetime
     met_at: datetime | None
+    assumed: bool = Field(
+        description="Counted over days the official calendar did not cover yet (Mon-Fri taken as working "
+        "days); recomputed when the year's schedule is loaded"
+    )
 
 
 class EventView(BaseModel):

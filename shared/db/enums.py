@@ -149,6 +149,14 @@ class DeadlineKind(StrEnum):
     rating = "rating"
 
 
+class CalendarSource(StrEnum):
+    """Where a working-day override came from: a loaded official schedule (replaced when its year is loaded
+    again) or the jurisdiction's own hand edit (kept)."""
+
+    official = "official"
+    local = "local"
+
+
 class DeliveryStatus(StrEnum):
     pending = "pending"
     succeeded = "succeeded"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -12,6 +12,7 @@ from shared.db.engine import build_engine, session_factory
 from shared.logs import configure_logging
 from shared.web import health
 from shared.web.errors import install_error_handlers
+from shared.web.health import ReadinessCheck
 from shared.web.middleware import RequestIdMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -25,8 +26,11 @@ def create_service_app(
     routers: Sequence[APIRouter],
     engine: AsyncEngine | None = None,
     extra_lifespan: Lifespan | None = None,
+    readiness_checks: Mapping[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
-    """Builds a service app. Tests pass their own engine; processes build one from DATABASE_URL."""
+    """Builds a service app. Tests pass their own engine; processes build one from DATABASE_URL.
+    ``readiness_checks``: named notes /readyz adds once the database is ready (the shared layer cannot import
+    a service's domain, so the service hands them in)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +49,7 @@ def create_service_app(
                 await app.state.engine.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.readiness_checks = dict(readiness_checks or {})
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)

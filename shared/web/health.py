@@ -1,17 +1,24 @@
-"""/healthz: the process answers. /readyz: the database answers and its schema is at the migrations' head."""
+"""/healthz: the process answers. /readyz: the database answers and its schema is at the migrations' head,
+plus what the service's own readiness checks report (informational: they never make it unready)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.db.migrate import current_revisions, head_revisions
 
 router = APIRouter(tags=["health"])
 _HEADS = head_revisions()
+log = structlog.get_logger("minyi.web")
+
+# A service's own readiness note, e.g. supervision's working-day calendar: a short text for /readyz.
+ReadinessCheck = Callable[[AsyncSession], Awaitable[str]]
 
 
 @router.get("/healthz", summary="Process is alive")
@@ -40,4 +47,19 @@ async def readyz(request: Request) -> JSONResponse:
             },
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "database": "ok", "revision": sorted(current)})
+    body: dict[str, object] = {"status": "ok", "database": "ok", "revision": sorted(current)}
+    body.update(await _service_checks(request))
+    return JSONResponse(body)
+
+
+async def _service_checks(request: Request) -> dict[str, str]:
+    checks: Mapping[str, ReadinessCheck] = getattr(request.app.state, "readiness_checks", {})
+    results = {}
+    for name, check in checks.items():
+        try:
+            async with asyncio.timeout(3), request.app.state.sessions() as session:
+                results[name] = await check(session)
+        except Exception:
+            log.warning("readiness_check_failed", check=name, exc_info=True)
+            results[name] = "error"
+    return results

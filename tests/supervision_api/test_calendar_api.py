@@ -23,6 +23,7 @@ async def test_due_counts_working_days_across_national_day(client: httpx.AsyncCl
         "due_at": "2026-10-13T10:00:00+08:00",
         "tier": "week",
         "from": "2026-09-30T10:00:00+08:00",
+        "assumed": False,
         "assumed_days": [],
     }
     # Any valid key may ask; the start may come in any offset and is answered in Shanghai time.
@@ -60,7 +61,9 @@ async def test_an_override_moves_the_due_date_and_only_in_its_jurisdiction(
         headers=world.auth("admin"),
     )
     assert put.status_code == 200
-    assert put.json() == {"items": [{"date": "2026-10-12", "is_workday": False, "note": "区里调休"}]}
+    assert put.json() == {
+        "items": [{"date": "2026-10-12", "is_workday": False, "note": "区里调休", "source": "local"}]
+    }
 
     moved = await _due(client, world, **{"from": SEPT_30, "tier": "week"})
     assert moved.json()["due_at"] == "2026-10-14T10:00:00+08:00"
@@ -83,6 +86,7 @@ async def test_overrides_cover_years_the_national_data_does_not(
     friday = {"from": "2027-01-01T09:00:00+08:00", "tier": "immediate"}
     assumed = await _due(client, world, **friday)
     assert assumed.json()["due_at"] == "2027-01-04T09:00:00+08:00"
+    assert assumed.json()["assumed"] is True
     assert "2027-01-04" in assumed.json()["assumed_days"]
 
     items = [
@@ -103,7 +107,9 @@ async def test_overrides_cover_years_the_national_data_does_not(
     )
     assert changed.status_code == 200
     only_2027 = await client.get("/v1/calendar/overrides", params={"year": 2027}, headers=world.auth("admin"))
-    assert only_2027.json() == {"items": [{"date": "2027-01-04", "is_workday": True, "note": "照常上班"}]}
+    assert only_2027.json() == {
+        "items": [{"date": "2027-01-04", "is_workday": True, "note": "照常上班", "source": "local"}]
+    }
 
 
 async def test_overrides_validation_and_roles(client: httpx.AsyncClient, world: World) -> None:

@@ -34,6 +34,7 @@ from shared.db.models.routing import (
 from shared.db.models.supervision import (
     ApiKey,
     CalendarOverride,
+    CalendarYear,
     Deadline,
     SlaPolicy,
     SupervisionSettings,
@@ -47,6 +48,7 @@ __all__ = [
     "Assignment",
     "Base",
     "CalendarOverride",
+    "CalendarYear",
     "Case",
     "CaseClassification",
     "CaseEvent",

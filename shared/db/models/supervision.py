@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.enums import DeadlineKind, EndpointKind, Role, check_in
+from shared.db.enums import CalendarSource, DeadlineKind, EndpointKind, Role, check_in
 from shared.db.models.base import Base, created_at, jurisdiction_fk, pk
 
 
@@ -113,13 +113,39 @@ class CalendarOverride(Base):
     """A jurisdiction's own word on whether a date is a working day; wins over the national calendar."""
 
     __tablename__ = "calendar_overrides"
-    __table_args__ = (UniqueConstraint("jurisdiction_id", "day"),)
+    __table_args__ = (
+        UniqueConstraint("jurisdiction_id", "day"),
+        CheckConstraint(check_in("source", CalendarSource), name="source"),
+    )
 
     id: Mapped[int] = pk()
     jurisdiction_id: Mapped[int] = jurisdiction_fk()
     day: Mapped[date] = mapped_column(Date)
     is_workday: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(
+        String(16), default=CalendarSource.local, server_default=CalendarSource.local.value
+    )
+
+
+class CalendarYear(Base):
+    """A jurisdiction has loaded the official schedule of a year (its days are the official overrides), so
+    deadlines over that year are no longer computed on assumed days."""
+
+    __tablename__ = "calendar_years"
+    __table_args__ = (
+        UniqueConstraint("jurisdiction_id", "year"),
+        CheckConstraint("year BETWEEN 1970 AND 2200", name="year"),
+    )
+
+    id: Mapped[int] = pk()
+    jurisdiction_id: Mapped[int] = jurisdiction_fk()
+    year: Mapped[int] = mapped_column(Integer)
+    # Where the dates came from, e.g. the State Council notice's number (国办发明电〔2026〕…号).
+    source: Mapped[str | None] = mapped_column(String(200))
+    loaded_at: Mapped[datetime] = created_at()
+    # "api_key:<id>" or "cli".
+    loaded_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class SlaPolicy(Base):
