@@ -29,9 +29,11 @@ from services.routing.duplicates.merge import jurisdiction_case
 from services.routing.duplicates.search import similar
 from services.routing.schemas import AssignmentFilters
 from services.routing.views import assignment_detail, list_assignments, own_assignment
+from services.supervision.alarms import BATCH_SIZE, raise_alarms
 from services.supervision.cases import case_view, get_case, search_cases
 from services.supervision.deadlines import settle_replies
 from services.supervision.jobs import close_unrated
+from services.supervision.levels import list_supervised
 from services.supervision.schemas import CaseFilters
 from shared.db.engine import build_engine, session_factory
 from shared.db.enums import CaseStatus
@@ -199,6 +201,29 @@ async def _settle_replies(session: AsyncSession, subject: Subject) -> Any:
 async def _close_unrated(session: AsyncSession, subject: Subject) -> Any:
     """The worker's scan for replied cases whose rating window lapsed (closing 10 per run, rolled back: the scan is what is timed)."""
     return await close_unrated(session, datetime.now(UTC), batch_size=10)
+
+
+@hot_read("alarm_scan")
+async def _alarm_scan(session: AsyncSession, subject: Subject) -> Any:
+    """The worker's alarm scan, one whole pass: batches of due-soon and overdue claims over the partial
+    indexes of unraised alarms, their events and escalations, until a batch comes back short. The dataset
+    leaves the alarms of the last few minutes unraised (and more come due while it loads); rolled back, so
+    every run finds the same backlog."""
+    now = datetime.now(UTC)
+    raised = 0
+    while True:
+        batch = await raise_alarms(session, now)
+        raised += batch.due_soon + batch.overdue + batch.silenced
+        if max(batch.claimed) < BATCH_SIZE:
+            return raised
+
+
+@hot_read("supervised_cases")
+async def _supervised_cases(session: AsyncSession, subject: Subject) -> Any:
+    """GET /v1/supervision?level=formal: the first page of the cases under formal supervision."""
+    return await list_supervised(
+        session, subject.jurisdiction_id, level="formal", lead_supervisor=None, limit=PAGE, before_id=None
+    )
 
 
 # --- measuring ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.routing import events as routing_events
 from services.routing.classifier.store import retrain_stale
 from services.supervision import events as supervision_events
+from services.supervision.alarms import scan as scan_alarms
 from services.supervision.assumed_deadlines import sweep_assumed
 from services.supervision.calendar_years import missing_years
 from services.supervision.calendar_years import today as shanghai_today
@@ -46,6 +47,18 @@ async def run_scheduler(engine: AsyncEngine, settings: Settings, stop: asyncio.E
                 log.info("closed_unrated", count=closed)
         except Exception:
             log.exception("scheduled_job_failed", job="close_unrated")
+        try:
+            alarms = await scan_alarms(session_factory(engine))
+            if alarms.due_soon or alarms.overdue or alarms.silenced:
+                log.info(
+                    "alarms_raised",
+                    due_soon=alarms.due_soon,
+                    overdue=alarms.overdue,
+                    escalated=alarms.escalated,
+                    silenced=alarms.silenced,
+                )
+        except Exception:
+            log.exception("scheduled_job_failed", job="alarms")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_interval_seconds)
 

@@ -15,12 +15,11 @@ from supervision_api.routes import (
     api_keys,
     calendar,
     cases,
-    difficult_cases,
     extension_requests,
-    funds,
     internal,
     ops,
     sla_policies,
+    supervision,
     webhooks,
 )
 
@@ -48,10 +47,9 @@ def create_app(
         routers=[
             cases.router,
             extension_requests.router,
-            difficult_cases.router,
-            funds.router,
             calendar.router,
             sla_policies.router,
+            supervision.router,
             api_keys.router,
             webhooks.router,
             internal.router,

@@ -11,6 +11,7 @@ import json
 from bisect import bisect
 from typing import Any
 
+from bench.dataset.alarms import raise_alarms
 from bench.dataset.rows import (
     ACCEPT,
     DAY,
@@ -44,6 +45,7 @@ class _Case:
         self.reply_deadlines: dict[int, list[Any]] = {}  # assignment id -> its open reply deadline row
         self.last = self.c["created"]
         self.rating: list[Any] = []  # the open rating deadline row of the latest round
+        self.first_deadline = len(b._deadlines)  # this case's deadline rows start here
 
     def at(self, t: float) -> float:
         """A moment the case reached, as epoch seconds (the loader's COPY codec makes it a timestamptz:
@@ -94,6 +96,7 @@ class _Case:
 
     def emit(self) -> None:
         b, jid = self.b, self.b.w.jurisdiction_id
+        raise_alarms(self, self.first_deadline)
         for a in self.assignments:
             moments = [a[k] for k in ("dispatched", "accepted", "declined", "replied") if a[k] is not None]
             b.rows["assignments"].append(
@@ -205,7 +208,7 @@ def walk(b: ChunkBuilder, i: int) -> None:
     for n, a in enumerate(live):
         t = case.at(a["dispatched"] + (600 + r() * r() * 1.5 * DAY) * scale)
         a |= {"status": "accepted", "accepted": t}
-        a["accept_deadline"][9] = t
+        a["accept_deadline"][9] = a["decline_deadline"][9] = t  # accepting settles both windows
         change = ("dispatched", "in_progress") if n == 0 else (None, None)
         b.event(cid, "accepted", t, case.department(a), True, change, case.unit_data("accepted", a["dept"]))
     first = live[0]

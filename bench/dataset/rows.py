@@ -35,6 +35,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "submitter_name_enc", "submitter_phone_enc", "confidential", "source", "intake_code_id",
         "submission_key", "station_id", "deputy_id", "grid_id", "tier", "rework_round", "duplicate_of_id",
         "close_reason", "created_at", "updated_at", "dispatched_at", "replied_at", "closed_at",
+        "supervision_level", "lead_supervisor",
     ),
     "assignments": (
         "id", "jurisdiction_id", "case_id", "department_id", "role", "status", "dispatched_at", "accepted_at",
@@ -46,18 +47,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "deadlines": (
         "id", "jurisdiction_id", "case_id", "assignment_id", "kind", "round", "tier", "starts_at", "due_at",
-        "met_at", "superseded_at", "created_at",
+        "met_at", "superseded_at", "created_at", "due_soon_at", "overdue_at", "due_soon_raised_at",
+        "overdue_raised_at",
     ),
     "replies": (
         "id", "jurisdiction_id", "case_id", "assignment_id", "department_id", "reply_class", "text", "round",
         "created_at",
     ),
     "feedback": ("id", "jurisdiction_id", "case_id", "source", "rating", "comment", "round", "created_at"),
+    "supervision_changes": (
+        "id", "jurisdiction_id", "case_id", "level", "previous_level", "lead_supervisor", "note", "source",
+        "actor_type", "actor_id", "created_at",
+    ),
     "case_search_terms": ("case_id", "jurisdiction_id", "created_at", "terms"),
 }  # fmt: skip
 
 # The most rows one case can have in each child table: every chunk owns a block of ids this many per case.
-PER_CASE = {"assignments": 4, "case_events": 24, "deadlines": 16, "replies": 4, "feedback": 4}
+PER_CASE = {"assignments": 4, "case_events": 64, "deadlines": 16, "replies": 4, "feedback": 4}
+PER_CASE["supervision_changes"] = 2
 
 HOUR, DAY = 3600.0, 86400.0
 # Calendar approximations of the working-day tiers (services.workflow.deadlines has the real calendar).
@@ -193,7 +200,8 @@ class ChunkBuilder:
             superseded,
             starts,
         ]
-        self._deadlines.append(row)  # type: ignore[arg-type]  # lists: met_at is filled in later
+        # Lists: met_at is filled in later, and the alarm columns once the case is walked (bench.dataset.alarms).
+        self._deadlines.append(row)  # type: ignore[arg-type]
         return row
 
     def build(self) -> dict[str, list[tuple[Any, ...]]]:
@@ -283,6 +291,8 @@ class ChunkBuilder:
                 None if s.get("dispatched") is None else s["dispatched"],
                 None if s.get("replied") is None else s["replied"],
                 None if s.get("closed") is None else s["closed"],
+                s.get("supervision_level"),
+                None,
             )
         )
 

@@ -44,7 +44,10 @@ SHANGHAI_OFFSET = timedelta(hours=8)
 
 # The tables the generator fills, in load order (parents first); all but the search terms have an id column.
 SEARCH_TERMS = "case_search_terms"
-TABLES = ("cases", SEARCH_TERMS, "assignments", "case_events", "deadlines", "replies", "feedback")
+TABLES = (
+    "cases", SEARCH_TERMS, "assignments", "case_events", "deadlines", "replies", "feedback",
+    "supervision_changes",
+)  # fmt: skip
 ID_TABLES = tuple(t for t in TABLES if t != SEARCH_TERMS)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from services.workflow.oversight import SupervisionView
 from services.workflow.views import (
     AssignmentBrief,
     DeadlineView,
@@ -352,6 +353,11 @@ class _AssignmentFields(BaseModel):
     suggested_department_id: int | None
     withdrawn_at: datetime | None = Field(description="When a dispatcher took the assignment away")
     updated_at: datetime
+    supervision: SupervisionView | None = Field(
+        default=None,
+        description="Congress supervision of the case (催办/督办/重点督办, the lead supervisor, since when); "
+        "null when the case is not watched or the department no longer handles it",
+    )
 
 
 class AssignmentView(_AssignmentFields):

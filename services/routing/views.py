@@ -29,6 +29,7 @@ from services.routing.schemas import (
     DepartmentCaseView,
     SyncPage,
 )
+from services.workflow.oversight import SupervisionView, supervision_views
 from services.workflow.views import CaseStaffView, EventView, staff_view
 from shared.db.enums import AssignmentRole, AssignmentStatus, DeadlineKind
 from shared.db.ids import MAX_ID
@@ -71,7 +72,9 @@ async def _due_times(
     return due
 
 
-def _fields(a: Assignment, due: dict[str, datetime]) -> dict[str, Any]:
+def _fields(
+    a: Assignment, due: dict[str, datetime], supervision: SupervisionView | None = None
+) -> dict[str, Any]:
     return {
         "id": a.id,
         "case_id": a.case_id,
@@ -89,6 +92,8 @@ def _fields(a: Assignment, due: dict[str, datetime]) -> dict[str, Any]:
         "suggested_department_id": a.suggested_department_id,
         "withdrawn_at": a.withdrawn_at,
         "updated_at": a.updated_at,
+        # Shown while the department handles the case, so its clerk knows congress is watching.
+        "supervision": None if has_left(a) else supervision,
     }
 
 
@@ -107,6 +112,8 @@ _BRIEF = select(
     Case.location_text,
     Grid.code.label("grid_code"),
     Case.created_at,
+    Case.supervision_level,
+    Case.lead_supervisor,
 )
 
 
@@ -128,6 +135,9 @@ async def _rows(
         query = query.limit(limit)
     rows = (await session.execute(query)).all()
     due = await _due_times(session, [row.Assignment for row in rows])
+    watched = await supervision_views(
+        session, {(row.Assignment.case_id, row.supervision_level, row.lead_supervisor) for row in rows}
+    )
     found = []
     for row in rows:
         a: Assignment = row.Assignment
@@ -146,7 +156,8 @@ async def _rows(
             grid_code=row.grid_code,
             created_at=row.created_at,
         )
-        found.append((row.position, AssignmentView(**_fields(a, due[a.id]), case=brief)))
+        view = AssignmentView(**_fields(a, due[a.id], watched.get(a.case_id)), case=brief)
+        found.append((row.position, view))
     return found
 
 
@@ -395,7 +406,7 @@ async def assignment_detail(session: AsyncSession, assignment: Assignment) -> As
     due = (await _due_times(session, [assignment]))[assignment.id]
     view = await staff_view(session, case)
     return AssignmentDetail(
-        **_fields(assignment, due),
+        **_fields(assignment, due, view.supervision),
         case=department_case_view(case, view, assignment),
         co_opinions=await _co_opinions(session, assignment),
     )

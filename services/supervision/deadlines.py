@@ -189,9 +189,11 @@ async def ensure_dispatch_deadlines(
     rows: list[dict[str, object]] = []
     for assignment in assignments:
         start = assignment.dispatched_at
-        for window, met_at in ((DeadlineKind.accept, assignment.accepted_at), (DeadlineKind.decline, None)):
+        for window in (DeadlineKind.accept, DeadlineKind.decline):
             if (assignment.id, window) not in have:
                 due, assumed = await _window_due(session, case, start, window.value, calendar)
+                # Accepting settles both windows (see settle_accepted).
+                met_at = assignment.accepted_at
                 rows.append(_row(assignment.id, window, 0, window.value, start, due, met_at, assumed))
         if assignment.role in ANSWERING_ROLES and (assignment.id, DeadlineKind.reply) not in have:
             tier, due, assumed = await _reply_due(session, case, start, calendar)
@@ -284,14 +286,20 @@ def co_opinion_due(
 
 
 async def settle_accepted(session: AsyncSession, case: Case) -> int:
-    """Marks the accept deadline of every assignment that has been accepted as met, at its acceptance."""
+    """Marks the accept deadline and the decline window of every assignment that has been accepted as met,
+    at its acceptance.
+
+    A unit that accepted has stopped deciding whether the case is its own, so its decline window no longer
+    waits for anything (routing still lets it decline until the window's due time): only a unit still
+    pending when the window ends is overdue on it.
+    """
     return await _count(
         session,
         update(Deadline)
         .where(
             Deadline.case_id == case.id,
             Deadline.assignment_id == Assignment.id,
-            Deadline.kind == DeadlineKind.accept,
+            Deadline.kind.in_((DeadlineKind.accept, DeadlineKind.decline)),
             _OPEN,
             Assignment.accepted_at.is_not(None),
         )
@@ -301,7 +309,8 @@ async def settle_accepted(session: AsyncSession, case: Case) -> int:
 
 
 async def supersede_declined(session: AsyncSession, case: Case, at: datetime) -> int:
-    """A department that declined (or was withdrawn) drops out of the case, and so do its open deadlines."""
+    """A department that declined (or was withdrawn) drops out of the case, and so do its open deadlines
+    (its decline window included: no alarm is raised on a unit that left)."""
     declined = select(Assignment.id).where(Assignment.case_id == case.id, Assignment.status.in_(GONE))
     return await _count(
         session,

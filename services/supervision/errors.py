@@ -84,3 +84,13 @@ class FollowUpAlreadyRecorded(Conflict):
 class FollowUpMoot(Conflict):
     code = "follow_up_moot"
     message = "该事项已重新办理，此次回头看已取消"
+
+
+class LeadSupervisorRequired(FieldInvalid):
+    def __init__(self) -> None:
+        super().__init__("lead_supervisor", "重点督办须指定领衔督办的常委会领导")
+
+
+class CaseNotSupervisable(Conflict):
+    code = "case_not_supervisable"
+    message = "该事项已并案或不予受理，不能督办"

@@ -157,6 +157,21 @@ class CalendarSource(StrEnum):
     local = "local"
 
 
+class SupervisionLevel(StrEnum):
+    """The escalation ladder, lowest first: 催办 reminder, 督办 formal, 重点督办 key."""
+
+    reminder = "reminder"
+    formal = "formal"
+    key = "key"
+
+
+class SupervisionSource(StrEnum):
+    """Who moved a case up the ladder: the alarm scan (an overdue deadline) or a supervisor."""
+
+    auto = "auto"
+    manual = "manual"
+
+
 class DeliveryStatus(StrEnum):
     pending = "pending"
     succeeded = "succeeded"

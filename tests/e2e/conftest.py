@@ -158,6 +158,8 @@ def stack(postgres_server_url: str, tmp_path: Path) -> Iterator[Stack]:
         "MINYI_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
         "MINYI_WEBHOOK_RETRY_SCHEDULE": "1,2,5",
         "MINYI_WORKER_POLL_SECONDS": "0.5",
+        # Scheduled jobs (the alarm scan) every second, so a test can watch a deadline lapse in seconds.
+        "MINYI_SCHEDULER_INTERVAL_SECONDS": "1",
         "MINYI_LOG_LEVEL": "WARNING",
     }
     env.pop("TEST_DATABASE_URL", None)

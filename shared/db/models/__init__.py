@@ -1,13 +1,6 @@
 """The shared schema. Each module names the service that owns (writes) its tables."""
 
 from shared.db.models.base import Base
-from shared.db.models.coordination import (
-    DifficultCase,
-    DifficultCaseStatus,
-    Fund,
-    FundAllocation,
-    FundSpending,
-)
 from shared.db.models.desk import (
     CaseClassification,
     CaseSearchTerms,
@@ -28,6 +21,7 @@ from shared.db.models.intake import (
     station_grids,
 )
 from shared.db.models.key_items import KeyCheckRating, KeyCheckStage, KeyItem, KeyItemCheck
+from shared.db.models.oversight import SupervisionChange
 from shared.db.models.routing import (
     Assignment,
     Category,
@@ -68,14 +62,9 @@ __all__ = [
     "Deadline",
     "Department",
     "Deputy",
-    "DifficultCase",
-    "DifficultCaseStatus",
     "ExtensionRequest",
     "Feedback",
     "FollowUp",
-    "Fund",
-    "FundAllocation",
-    "FundSpending",
     "Grid",
     "InboxMessage",
     "IntakeCode",
@@ -91,6 +80,7 @@ __all__ = [
     "RoutingSettings",
     "SlaPolicy",
     "Station",
+    "SupervisionChange",
     "SupervisionSettings",
     "TrackingCounter",
     "WebhookDelivery",

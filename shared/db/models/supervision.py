@@ -46,8 +46,8 @@ class Deadline(Base):
             postgresql_where="superseded_at IS NULL",
             postgresql_nulls_not_distinct=True,
         ),
-        # Open deadlines by kind, then due time: jobs look for one kind (the lapsed rating windows), and most
-        # open rows are decline windows nobody ever meets, which a due-time-only index would make them read.
+        # Open deadlines by kind, then due time: jobs look for one kind (the lapsed rating windows) among the
+        # open rows of every other kind, which a due-time-only index would make them read.
         Index(
             "ix_deadlines_open_kind_due",
             "kind",

@@ -34,6 +34,7 @@ from shared.db.enums import (
     QueueReason,
     Rating,
     RequestType,
+    SupervisionLevel,
     Urgency,
     check_in,
 )
@@ -64,6 +65,15 @@ class Case(Base):
         ),
         # "N 位群众反映": the cases merged into a main case.
         Index("ix_cases_duplicate_of", "duplicate_of_id", postgresql_where="duplicate_of_id IS NOT NULL"),
+        # The watched cases (GET /v1/supervision): only cases under supervision, by level, newest first.
+        Index(
+            "ix_cases_supervised",
+            "jurisdiction_id",
+            "supervision_level",
+            "id",
+            postgresql_where="supervision_level IS NOT NULL",
+        ),
+        CheckConstraint(check_in("supervision_level", SupervisionLevel), name="supervision_level"),
     )
 
     id: Mapped[int] = pk()
@@ -102,6 +112,10 @@ class Case(Base):
     queue_reason: Mapped[str | None] = mapped_column(String(16))
     queued_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(16))
+    # The supervision level in force (催办, 督办, 重点督办) and the congress leader who owns it (领衔督办);
+    # services.supervision.levels writes them with a row of supervision_changes each time.
+    supervision_level: Mapped[str | None] = mapped_column(String(16))
+    lead_supervisor: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     dispatched_at: Mapped[datetime | None]
