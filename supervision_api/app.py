@@ -15,7 +15,9 @@ from supervision_api.routes import (
     api_keys,
     calendar,
     cases,
+    difficult_cases,
     extension_requests,
+    funds,
     internal,
     ops,
     sla_policies,
@@ -47,6 +49,8 @@ def create_app(
         routers=[
             cases.router,
             extension_requests.router,
+            difficult_cases.router,
+            funds.router,
             calendar.router,
             sla_policies.router,
             supervision.router,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workflow.merging import reporters
 from services.workflow.oversight import SupervisionView, supervision_of
+from services.workflow.rapid_fund import CaseRapidFund, case_rapid_fund
 from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Feedback, Grid, Reply
 from shared.security.pii import decrypt, mask_name, mask_phone
 
@@ -117,6 +118,7 @@ class CaseStaffView(BaseModel):
     replies: list[ReplyView]
     feedback: list[FeedbackView]
     events: list[EventView]
+    rapid_fund: CaseRapidFund = Field(description="快速处置经费: what was allocated to and spent on the case")
     supervision: SupervisionView | None = Field(
         description="The escalation level (催办/督办/重点督办) with its lead supervisor; null when not watched"
     )
@@ -187,6 +189,7 @@ async def staff_view(session: AsyncSession, case: Case) -> CaseStaffView:
         replies=[ReplyView.model_validate(r) for r in await _rows_of(session, Reply, case)],
         feedback=[FeedbackView.model_validate(f) for f in await _rows_of(session, Feedback, case)],
         supervision=await supervision_of(session, case.id, case.supervision_level, case.lead_supervisor),
+        rapid_fund=await case_rapid_fund(session, case.id),
         events=[
             EventView(
                 type=e.type,

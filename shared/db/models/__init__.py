@@ -1,6 +1,13 @@
 """The shared schema. Each module names the service that owns (writes) its tables."""
 
 from shared.db.models.base import Base
+from shared.db.models.coordination import (
+    DifficultCase,
+    DifficultCaseStatus,
+    Fund,
+    FundAllocation,
+    FundSpending,
+)
 from shared.db.models.desk import (
     CaseClassification,
     CaseSearchTerms,
@@ -62,9 +69,14 @@ __all__ = [
     "Deadline",
     "Department",
     "Deputy",
+    "DifficultCase",
+    "DifficultCaseStatus",
     "ExtensionRequest",
     "Feedback",
     "FollowUp",
+    "Fund",
+    "FundAllocation",
+    "FundSpending",
     "Grid",
     "InboxMessage",
     "IntakeCode",
