@@ -17,6 +17,7 @@ from supervision_api.routes import (
     cases,
     difficult_cases,
     extension_requests,
+    follow_ups,
     funds,
     internal,
     key_supervision,
@@ -29,7 +30,7 @@ from supervision_api.routes import (
 DESCRIPTION = """
 民意码上通 supervision_api: congress staff search cases and see their deadlines; admins keep the working-day
 calendar, deadline tiers and API keys; integrators subscribe to case events. Departments' extension requests
-wait here for a decision.
+wait here for a decision, and closed cases are followed up (回头看).
 Authenticate with `Authorization: Bearer <api key>`.
 """
 
@@ -52,6 +53,7 @@ def create_app(
             extension_requests.router,
             difficult_cases.router,
             funds.router,
+            follow_ups.router,
             key_supervision.router,
             calendar.router,
             sla_policies.router,

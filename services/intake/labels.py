@@ -68,6 +68,7 @@ EVENT_LABELS = {
     "extension_decided": "办理期限调整",
     "supervision_changed": "人大督办",
     "follow_up": "回头看",
+    "follow_up_recorded": "回头看",
 }
 
 

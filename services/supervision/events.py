@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.supervision import deadlines, withdrawals
+from services.supervision import deadlines, follow_ups, withdrawals
 from shared.db.enums import CaseStatus
 from shared.db.models import Case
 from shared.errors import Unprocessable
@@ -61,10 +61,12 @@ async def _replied(session: AsyncSession, case: Case, at: datetime) -> None:
 
 async def _rework(session: AsyncSession, case: Case, at: datetime) -> None:
     await deadlines.start_rework(session, case, at)
+    await follow_ups.cancel_superseded(session, case)
 
 
 async def _closed(session: AsyncSession, case: Case, at: datetime) -> None:
     await deadlines.close_rating_window(session, case, at)
+    await follow_ups.create_on_close(session, case)
 
 
 async def _withdrawn(session: AsyncSession, case: Case, at: datetime) -> None:
