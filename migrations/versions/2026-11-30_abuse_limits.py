@@ -1,4 +1,7 @@
-"""abuse_limits (being written: this revision's tables come with their capability)
+"""abuse_limits: an idempotency key bound to the body it first came with
+
+cases.submission_body_hash holds the SHA-256 of the canonical submission body, so a key repeated with a
+different body is refused instead of answering with the earlier case.
 
 Revision ID: abuse_limits
 Revises: intake_code_life
@@ -7,6 +10,9 @@ Create Date: 2026-11-30 14:20:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "abuse_limits"
 down_revision: str | None = "intake_code_life"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column("cases", sa.Column("submission_body_hash", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("cases", "submission_body_hash")

@@ -44,6 +44,17 @@ class NotAwaitingSupplement(Conflict):
     message = "该事项目前无需补充说明"
 
 
+class IdempotencyKeyReused(Unprocessable):
+    """An Idempotency-Key already used on this code with a different body: answering with the earlier case
+    would hand one submitter another's tracking number, and making a new case would break the key's promise."""
+
+    code = "idempotency_key_reused"
+    message = "该 Idempotency-Key 已用于另一份不同的提交，请为新的提交使用新的 Idempotency-Key"
+
+    def __init__(self) -> None:
+        super().__init__(details=[{"field": "Idempotency-Key", "message": self.message}])
+
+
 class FieldErrors:
     """Collects per-field problems found against the database and raises them together."""
 

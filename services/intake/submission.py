@@ -3,6 +3,9 @@
 A submission may carry a submission key (the JSON API's Idempotency-Key header, the form's hidden field).
 The same key on the same code finds the case it made instead of making another, even when both requests
 race: the unique (intake_code_id, submission_key) constraint decides, and the loser reads the winner's case.
+The key is bound to the body it first came with (a hash of the canonical body is kept with the case): a JSON
+client repeating a key with another body is refused (422) and nothing is made, rather than being told an
+earlier, different submission's tracking number.
 
 A submission is one statement (``services.workflow.intake``) built from the code's cached facts; that
 statement, not the cache, decides whether the code still accepts.
@@ -10,6 +13,7 @@ statement, not the cache, decides whether the code still accepts.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.intake import form_keys
 from services.intake.directory import CategoryRef, Directory
-from services.intake.errors import FieldErrors, IntakeCodeGone
+from services.intake.errors import FieldErrors, IdempotencyKeyReused, IntakeCodeGone
 from services.intake.schemas import SubmissionIn, SubmissionOut
 from services.intake.tracking_numbers import TrackingNumbers
 from services.workflow.intake import EarlierCase, ReceivedCase, open_case_through_code
@@ -66,15 +70,31 @@ class Submitted:
 async def _earlier(connection: AsyncConnection, code_id: int, key: str) -> EarlierCase | None:
     row = (
         await connection.execute(
-            select(Case.tracking_no, Case.status, Case.access_key_hash).where(
+            select(Case.tracking_no, Case.status, Case.access_key_hash, Case.submission_body_hash).where(
                 Case.intake_code_id == code_id, Case.submission_key == sha256_hex(key)
             )
         )
     ).one_or_none()
-    return EarlierCase(row.tracking_no, row.status, row.access_key_hash) if row is not None else None
+    if row is None:
+        return None
+    return EarlierCase(row.tracking_no, row.status, row.access_key_hash, row.submission_body_hash)
 
 
-def _repeat(case: EarlierCase, derived_key: str | None) -> Submitted:
+def body_hash(data: SubmissionIn) -> str:
+    """The SHA-256 of the body's canonical JSON (fields sorted, defaults filled in), so the same submission
+    hashes the same however its JSON was spelled."""
+    canonical = json.dumps(
+        data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return sha256_hex(canonical)
+
+
+def _repeat(case: EarlierCase, derived_key: str | None, source: Source, body: str) -> Submitted:
+    # Only a JSON client chooses its key, so only there can one key carry two bodies. A form's key is issued
+    # to one page and cannot be guessed: a citizen who goes back, edits and sends again sees their own
+    # receipt, as before. Cases from before bodies were bound (no hash) replay as before.
+    if source == "api" and case.body_hash is not None and case.body_hash != body:
+        raise IdempotencyKeyReused()
     # A form's derived key opens the same receipt again; a JSON client's key was shown once and is gone.
     shown = derived_key if derived_key and hash_matches(derived_key, case.access_key_hash) else None
     return Submitted(tracking_no=case.tracking_no, status=case.status, access_key=shown, created=False)
@@ -112,6 +132,7 @@ async def submit_case(
     elif submission_key is not None and not _SUBMISSION_KEY.match(submission_key):
         raise Unprocessable.field("Idempotency-Key", "Idempotency-Key 须为 1 至 64 个可见 ASCII 字符")
 
+    hashed_body = body_hash(data)
     errors = FieldErrors()
     category: CategoryRef | None = None
     if data.category_code is not None:
@@ -127,7 +148,7 @@ async def submit_case(
         # A repeat finds its case even if what it repeats would no longer pass.
         earlier = await _earlier(connection, route.code_id, submission_key)
         if earlier is not None:
-            return _repeat(earlier, derived_key)
+            return _repeat(earlier, derived_key, source, hashed_body)
     errors.raise_if_any()
 
     tracking_no = await numbers.next(route.jurisdiction_id, route.jurisdiction_code)
@@ -153,6 +174,7 @@ async def submit_case(
         confidential=data.confidential,
         # Hashed: a form's key, replayed, opens the receipt again, so the plain key must not sit in a table.
         submission_key=sha256_hex(submission_key) if submission_key is not None else None,
+        submission_body_hash=hashed_body if submission_key is not None else None,
         station_id=route.station_id,
         deputy_id=route.deputy_id,
         grid_id=grid.id if grid is not None else None,
@@ -162,7 +184,7 @@ async def submit_case(
         directory.forget_route(token)
         raise IntakeCodeGone()
     if opening.earlier is not None:
-        return _repeat(opening.earlier, derived_key)
+        return _repeat(opening.earlier, derived_key, source, hashed_body)
     if not opening.category_open:
         directory.forget_categories(route.jurisdiction_id)
         raise Unprocessable.field("category_code", _UNKNOWN_CATEGORY)
@@ -172,5 +194,5 @@ async def submit_case(
         earlier = await _earlier(connection, route.code_id, submission_key)
         if earlier is None:
             raise RuntimeError("a submission key conflicted, but its case is not there")
-        return _repeat(earlier, derived_key)
+        return _repeat(earlier, derived_key, source, hashed_body)
     return Submitted(tracking_no=tracking_no, status=CaseStatus.received, access_key=access_key, created=True)

@@ -34,21 +34,22 @@ WITH code AS (
     SELECT CAST(:category_id AS bigint) IS NULL
         OR EXISTS (SELECT 1 FROM categories WHERE id = CAST(:category_id AS bigint) AND active) AS open
 ), earlier AS (
-    SELECT tracking_no, status, access_key_hash FROM cases
+    SELECT tracking_no, status, access_key_hash, submission_body_hash FROM cases
     WHERE intake_code_id = CAST(:intake_code_id AS bigint) AND submission_key = CAST(:submission_key AS text)
 ), new_case AS (
     INSERT INTO cases (
         jurisdiction_id, tracking_no, access_key_hash, status, kind, category_id, request_type, urgency,
         title, description, location_text, lat, long, submitter_name_enc, submitter_phone_enc, confidential,
-        source, intake_code_id, submission_key, station_id, deputy_id, grid_id, rework_round
+        source, intake_code_id, submission_key, submission_body_hash, station_id, deputy_id, grid_id,
+        rework_round
     )
     SELECT CAST(:jurisdiction_id AS bigint), CAST(:tracking_no AS text), CAST(:access_key_hash AS text),
         CAST(:status AS text), CAST(:kind AS text), CAST(:category_id AS bigint), CAST(:request_type AS text),
         CAST(:urgency AS text), CAST(:title AS text), CAST(:description AS text),
         CAST(:location_text AS text), CAST(:lat AS double precision), CAST(:long AS double precision),
         CAST(:submitter_name_enc AS bytea), CAST(:submitter_phone_enc AS bytea), CAST(:confidential AS boolean),
-        CAST(:source AS text), code.id, CAST(:submission_key AS text), CAST(:station_id AS bigint),
-        CAST(:deputy_id AS bigint), CAST(:grid_id AS bigint), 0
+        CAST(:source AS text), code.id, CAST(:submission_key AS text), CAST(:submission_body_hash AS text),
+        CAST(:station_id AS bigint), CAST(:deputy_id AS bigint), CAST(:grid_id AS bigint), 0
     FROM code, category
     WHERE category.open AND NOT EXISTS (SELECT 1 FROM earlier)
     -- A concurrent request with the same key: wait for it, then insert nothing (the caller reads its case).
@@ -83,7 +84,8 @@ SELECT EXISTS (SELECT 1 FROM code) AS code_open,
     (SELECT count(*) FROM event) + (SELECT count(*) FROM notified) AS written,
     earlier.tracking_no AS earlier_tracking_no,
     earlier.status AS earlier_status,
-    earlier.access_key_hash AS earlier_access_key_hash
+    earlier.access_key_hash AS earlier_access_key_hash,
+    earlier.submission_body_hash AS earlier_body_hash
 FROM (SELECT 1) AS one LEFT JOIN earlier ON true
 """
 )
@@ -112,6 +114,7 @@ class ReceivedCase:
     submitter_phone_enc: bytes | None = None
     confidential: bool = False
     submission_key: str | None = None  # already hashed
+    submission_body_hash: str | None = None  # the canonical body's hash, kept with the key
     station_id: int | None = None
     deputy_id: int | None = None
     grid_id: int | None = None
@@ -124,6 +127,7 @@ class EarlierCase:
     tracking_no: str
     status: str
     access_key_hash: str
+    body_hash: str | None  # None for cases made before bodies were bound to their keys
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,9 @@ async def open_case_through_code(connection: AsyncConnection, case: ReceivedCase
     row = (await connection.execute(_OPEN_THROUGH_CODE, params)).one()
     earlier = None
     if row.earlier_tracking_no is not None:
-        earlier = EarlierCase(row.earlier_tracking_no, row.earlier_status, row.earlier_access_key_hash)
+        earlier = EarlierCase(
+            row.earlier_tracking_no, row.earlier_status, row.earlier_access_key_hash, row.earlier_body_hash
+        )
     return Opening(
         code_open=bool(row.code_open),
         category_open=bool(row.category_open),

@@ -100,6 +100,8 @@ class Case(Base):
     source: Mapped[str] = mapped_column(String(16), default="api")
     intake_code_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("intake_codes.id"))
     submission_key: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the canonical body the key first came with: the same key with another body is refused.
+    submission_body_hash: Mapped[str | None] = mapped_column(String(64))
     station_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("stations.id"), index=True)
     deputy_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("deputies.id"), index=True)
     grid_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("grids.id"))
