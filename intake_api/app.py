@@ -13,6 +13,7 @@ from intake_api.routes import deputies, intake_codes, pages, public, stations
 from services.intake.directory import Directory
 from services.intake.scans import ScanCounter
 from services.intake.tracking_numbers import TrackingNumbers
+from shared.db.engine import connect_args
 from shared.settings import get_settings
 from shared.web.app import create_service_app
 
@@ -33,6 +34,9 @@ detail per field.
 """
 
 
+# The routes that carry photos (an upload of one, the form with up to four) get the larger body limit.
+UPLOAD_PATHS = (r"/v1/public/codes/[^/]+/photos", r"/c/[^/]+")
+
 # Scans are added to the database in batches this often (and at shutdown).
 SCAN_FLUSH_SECONDS = 1.0
 
@@ -48,7 +52,8 @@ def _autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "minyi-intake", "timezone": "UTC"}},
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args=connect_args("minyi-intake"),
     )
 
 
@@ -85,4 +90,5 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
         ],
         engine=engine,
         extra_lifespan=_lifespan,
+        upload_paths=UPLOAD_PATHS,
     )

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     classifier_retrain_seconds: float = 5.0
 
     db_pool_size: int = 10
+    # A request waits at most this long for a free pooled connection, then answers 503.
+    db_pool_timeout_seconds: float = 10.0
+    # Every application connection's statement_timeout and lock_timeout (0: none); past them, a 503.
+    db_statement_timeout_ms: int = 15000
+    db_lock_timeout_ms: int = 5000
+    # Request bodies: at most max_body_bytes (413 past it), photo uploads and the form that carries photos
+    # upload_max_body_bytes (4 photos of 5 MB plus the form's text and multipart framing).
+    max_body_bytes: int = 1024 * 1024
+    upload_max_body_bytes: int = 24 * 1024 * 1024
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
     intake_workers: int = 0
     tracking_block_size: int = 10

@@ -57,6 +57,11 @@ async def intake_page(
 async def submit_form(
     request: Request, token: str, connection: Autocommit, directory: CodeDirectory, numbers: Numbers
 ) -> Response:
+    try:
+        # The code is asked first (cached): a wrong or retired token costs no reading or parsing of a body.
+        await directory.route(token)
+    except (IntakeCodeNotFound, IntakeCodeGone) as exc:
+        return _code_problem(request, exc)
     values = await read_fields(request, _FORM_FIELDS)
     try:
         return await _submit(request, connection, directory, numbers, token, values)
@@ -138,14 +143,18 @@ async def track_page(
 async def rate_page(
     request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None
 ) -> Response:
+    # The key is checked before the body is read; the form is read and validated before the case's row is
+    # locked, so a slow or a wrong post never holds (or waits on) the lock a dispatcher may need.
     try:
-        case = await tracking.find_case(session, tracking_no, k, for_update=True)
+        case = await tracking.find_case(session, tracking_no, k)
     except CaseNotFound:
         return not_found(request, _CASE_NOT_FOUND)
     key = k or ""
     values = await read_fields(request, ("rating", "comment"))
     try:
-        await tracking.give_feedback(session, case, parse(FeedbackIn, values))
+        data = parse(FeedbackIn, values)
+        case = await tracking.find_case(session, tracking_no, k, for_update=True)
+        await tracking.give_feedback(session, case, data)
     except Unprocessable as exc:
         errors = messages_by_field(exc.details)
         if "rating" in errors:
@@ -167,15 +176,17 @@ async def supplement_page(
     request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None
 ) -> Response:
     # Like the rating form: the access key in the address is the credential, so another site cannot post
-    # this form for the citizen (there is no cookie to ride on).
+    # this form for the citizen (there is no cookie to ride on); the row is locked only once the form is in.
     try:
-        case = await tracking.find_case(session, tracking_no, k, for_update=True)
+        case = await tracking.find_case(session, tracking_no, k)
     except CaseNotFound:
         return not_found(request, _CASE_NOT_FOUND)
     key = k or ""
     values = await read_fields(request, ("text",))
     try:
-        await supplements.supplement(session, case, parse(SupplementIn, values))
+        data = parse(SupplementIn, values)
+        case = await tracking.find_case(session, tracking_no, k, for_update=True)
+        await supplements.supplement(session, case, data)
     except Unprocessable as exc:
         errors = messages_by_field(exc.details)
         return await _track_page(request, session, case, key, errors=errors, values=values, status_code=422)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from shared.db.engine import connect_args
 from shared.db.models import TrackingCounter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -61,7 +62,7 @@ class TrackingNumbers:
             pool_size=1,
             max_overflow=1,
             pool_pre_ping=True,
-            connect_args={"server_settings": {"application_name": "minyi-tracking-numbers"}},
+            connect_args=connect_args("minyi-tracking-numbers"),
         )
         return cls(own, block_size, owns_engine=True)
 

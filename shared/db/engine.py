@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -36,15 +37,37 @@ def configured_url() -> str:
     return url
 
 
-def build_engine(url: str | None = None, *, pool_size: int | None = None) -> AsyncEngine:
+def connect_args(application_name: str, *, timeouts: bool = True) -> dict[str, Any]:
+    """asyncpg's connect arguments for the application's connections: UTC, a name in pg_stat_activity, and
+    statement and lock timeouts, so a request stuck behind a lock or a runaway query gives up (a 503) rather
+    than holding its connection for ever. Sent as startup parameters, so they hold on any server, the
+    embedded one included. ``timeouts=False`` for bulk work known to run long (the bench's data loading)."""
+    settings = get_settings()
+    server_settings = {"application_name": application_name, "timezone": "UTC"}
+    if timeouts:
+        server_settings["statement_timeout"] = str(max(settings.db_statement_timeout_ms, 0))
+        server_settings["lock_timeout"] = str(max(settings.db_lock_timeout_ms, 0))
+    return {"server_settings": server_settings}
+
+
+def build_engine(
+    url: str | None = None,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float | None = None,
+    timeouts: bool = True,
+) -> AsyncEngine:
     settings = get_settings()
     return create_async_engine(
         async_url(url or configured_url()),
         pool_size=pool_size or settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=settings.db_pool_size if max_overflow is None else max_overflow,
+        # Waiting longer for a free connection than a client waits for an answer only piles requests up.
+        pool_timeout=settings.db_pool_timeout_seconds if pool_timeout is None else pool_timeout,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "minyi", "timezone": "UTC"}},
+        connect_args=connect_args("minyi", timeouts=timeouts),
     )
 
 

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.engine import build_engine, session_factory
 from shared.logs import configure_logging
+from shared.settings import get_settings
 from shared.web import health
 from shared.web.errors import install_error_handlers
 from shared.web.health import ReadinessCheck
+from shared.web.limits import BodySizeLimitMiddleware
 from shared.web.middleware import RequestIdMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -27,10 +29,12 @@ def create_service_app(
     engine: AsyncEngine | None = None,
     extra_lifespan: Lifespan | None = None,
     readiness_checks: Mapping[str, ReadinessCheck] | None = None,
+    upload_paths: Sequence[str] = (),
 ) -> FastAPI:
     """Builds a service app. Tests pass their own engine; processes build one from DATABASE_URL.
     ``readiness_checks``: named notes /readyz adds once the database is ready (the shared layer cannot import
-    a service's domain, so the service hands them in)."""
+    a service's domain, so the service hands them in). ``upload_paths``: regular expressions of the paths
+    that take photos, allowed MINYI_UPLOAD_MAX_BODY_BYTES instead of MINYI_MAX_BODY_BYTES."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +54,14 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.readiness_checks = dict(readiness_checks or {})
-    app.add_middleware(RequestIdMiddleware)
+    settings = get_settings()
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        large_max_bytes=settings.upload_max_body_bytes,
+        large_paths=upload_paths,
+    )
+    app.add_middleware(RequestIdMiddleware)  # outermost: a refused body is logged with its request id
     install_error_handlers(app)
     app.include_router(health.router)
     for router in routers:

@@ -9,9 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import MinyiError
+from shared.web.limits import BodyTooLarge
 
 log = structlog.get_logger("minyi.web")
 
@@ -86,9 +88,15 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-def _unavailable() -> JSONResponse:
+# A statement or lock wait cut short by the connection's statement_timeout / lock_timeout (shared.db.engine):
+# the database is busy, not the request wrong, so it is a 503 the client may retry, never a 500.
+_BUSY_SQLSTATES = frozenset({"55P03", "57014"})  # lock_not_available, query_canceled
+_BUSY = "系统繁忙，请稍后重试"
+
+
+def _unavailable(message: str = "数据库暂时不可用，请稍后重试") -> JSONResponse:
     return JSONResponse(
-        error_body("service_unavailable", "数据库暂时不可用，请稍后重试"),
+        error_body("service_unavailable", message),
         status_code=503,
         headers={"Retry-After": "5"},
     )
@@ -113,6 +121,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = STATUS_CODES.get(exc.status_code, ("http_error", "请求无法处理"))
+        if isinstance(exc, BodyTooLarge):
+            message = exc.detail  # names the limit
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
@@ -124,6 +134,9 @@ def install_error_handlers(app: FastAPI) -> None:
             log.info("integrity_conflict", error=str(exc.orig)[:200])
             return JSONResponse(error_body("conflict", "数据冲突，请刷新后重试"), status_code=409)
         sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        if sqlstate in _BUSY_SQLSTATES:
+            log.warning("database_busy", sqlstate=sqlstate, error=str(exc.orig)[:200])
+            return _unavailable(_BUSY)
         if isinstance(exc, DataError) or sqlstate.startswith("22"):
             # Input the database cannot hold (a NUL character, an out-of-range number) that validation missed.
             log.info("data_error", error=str(exc.orig)[:200])
@@ -135,6 +148,12 @@ def install_error_handlers(app: FastAPI) -> None:
             return _unavailable()
         log.exception("database_error")
         return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every connection of the pool stayed busy for pool_timeout: shed the request rather than queue more.
+        log.warning("database_pool_exhausted", error=str(exc)[:200])
+        return _unavailable(_BUSY)
 
     @app.exception_handler(OSError)
     async def _os_error(request: Request, exc: OSError) -> JSONResponse:
