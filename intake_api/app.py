@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from intake_api import abuse
 from intake_api.routes import deputies, intake_codes, pages, public, stations
 from services.intake.directory import Directory
 from services.intake.scans import ScanCounter
@@ -34,9 +33,6 @@ Errors: `{"error": {"code", "message", "details"}}` with Chinese messages; valid
 detail per field.
 """
 
-
-# Ended abuse-limit windows are deleted this often.
-RATE_LIMIT_CLEAN_SECONDS = 600.0
 
 # The routes that carry photos (an upload of one, the form with up to four) get the larger body limit.
 UPLOAD_PATHS = (r"/v1/public/codes/[^/]+/photos", r"/c/[^/]+")
@@ -73,10 +69,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.directory = Directory(autocommit)
     app.state.scans = scans
     try:
-        async with (
-            scans.flushing_every(SCAN_FLUSH_SECONDS),
-            abuse.cleaning_every(autocommit, RATE_LIMIT_CLEAN_SECONDS),
-        ):
+        async with scans.flushing_every(SCAN_FLUSH_SECONDS):
             yield
     finally:
         await numbers.aclose()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from routing_api.routes import (
+    assignment_photos,
     assignments,
     categories,
     classify,
@@ -55,6 +56,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             dispatch_queue.router,
             duplicates.router,
             assignments.router,
+            assignment_photos.router,
             extension_requests.router,
             internal.router,
         ],

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     # How often the worker looks for classifier models to retrain (after lexicon, example or category edits).
     classifier_retrain_seconds: float = 5.0
 
+    # Citizens' photos: each upload at most this many bytes, this many per case; an upload not attached to a
+    # case within photo_upload_ttl_seconds can no longer be. Larger images are refused before decoding
+    # (decompression bombs).
+    photo_max_bytes: int = 5 * 1024 * 1024
+    photo_max_count: int = 4
+    photo_upload_ttl_seconds: int = 3600
+    photo_max_pixels: int = 50_000_000
+
     db_pool_size: int = 10
     # A request waits at most this long for a free pooled connection, then answers 503.
     db_pool_timeout_seconds: float = 10.0
@@ -70,12 +78,6 @@ class Settings(BaseSettings):
     # upload_max_body_bytes (4 photos of 5 MB plus the form's text and multipart framing).
     max_body_bytes: int = 1024 * 1024
     upload_max_body_bytes: int = 24 * 1024 * 1024
-    # Abuse limits on the citizens' anonymous routes, "requests/seconds" in fixed windows shared by every
-    # process through PostgreSQL ("0/…": no limit). X-Forwarded-For is believed only from trusted_proxies
-    # (comma-separated addresses or networks).
-    trusted_proxies: str = ""
-    limit_submissions_per_address: str = "10/600"
-    limit_submissions_per_code: str = "300/3600"
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
     intake_workers: int = 0
     tracking_block_size: int = 10

@@ -22,6 +22,7 @@ from supervision_api.routes import (
     internal,
     key_supervision,
     ops,
+    photos,
     sla_policies,
     supervision,
     webhooks,
@@ -50,6 +51,7 @@ def create_app(
         description=DESCRIPTION,
         routers=[
             cases.router,
+            photos.router,
             extension_requests.router,
             difficult_cases.router,
             funds.router,

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from intake_api import abuse
 from intake_api.deps import AccessKey, Autocommit, CodeDirectory, Numbers, Scans, TrackingNo
-from intake_api.forms import messages_by_field, parse, read_fields
+from intake_api.forms import messages_by_field, parse, read_fields, read_fields_and_files
 from intake_api.rendering import blank_form, code_gone, not_found, render
-from services.intake import form_keys, submission, supplements, tracking
+from services.intake import form_keys, photo_uploads, supplements, tracking
 from services.intake.directory import Directory
 from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound
 from services.intake.form_page import open_form
@@ -22,12 +21,16 @@ from services.intake.schemas import FeedbackIn, SubmissionIn, SupplementIn
 from services.intake.submission import track_path, track_url
 from services.intake.tracking_numbers import TrackingNumbers
 from shared.db.models import Case
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, MinyiError, Unprocessable
+from shared.photo_storage import photo_storage
+from shared.settings import get_settings
 from shared.web.db import Session
 
 router = APIRouter(tags=["pages"])
 
-_FORM_FIELDS = (*SubmissionIn.model_fields, "submission_key")
+_FORM_FIELDS = (*(f for f in SubmissionIn.model_fields if f != "photo_ids"), "submission_key")
+# Files cannot be put back into a page: after any problem the citizen chooses them again.
+_PHOTOS_AGAIN = "本次提交未成功，已选择的照片没有保存，请重新选择照片"
 _CODE_NOT_FOUND = "未找到该二维码。请确认扫描的是人大代表或联络站张贴的二维码。"
 _CASE_NOT_FOUND = "未找到该事项。请使用提交成功后保存的完整链接查看办理进度。"
 
@@ -60,15 +63,15 @@ async def submit_form(
 ) -> Response:
     try:
         # The code is asked first (cached): a wrong or retired token costs no reading or parsing of a body.
-        route = await directory.route(token)
+        await directory.route(token)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
         return _code_problem(request, exc)
-    retry_after = await abuse.count_submission(request, connection, route.code_id)
-    if retry_after is not None:
-        return await abuse.too_many_page(request, connection, directory, token, retry_after)
-    values = await read_fields(request, _FORM_FIELDS)
+    # A few parts more than the photos allowed, so that one photo too many is told on the form, not a 400.
+    values, photos = await read_fields_and_files(
+        request, _FORM_FIELDS, "photos", max_files=get_settings().photo_max_count + 4
+    )
     try:
-        return await _submit(request, connection, directory, numbers, token, values)
+        return await _submit(request, connection, directory, numbers, token, values, photos)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
         return _code_problem(request, exc)
 
@@ -80,28 +83,49 @@ async def _submit(
     numbers: TrackingNumbers,
     token: str,
     values: dict[str, str],
+    photos: list[bytes],
 ) -> Response:
     submission_key = values.get("submission_key")
     try:
-        result = await submission.submit_case(
-            connection,
-            directory,
-            numbers,
-            token,
-            parse(SubmissionIn, {k: v for k, v in values.items() if k != "submission_key"}),
-            source="form",
-            submission_key=submission_key,
+        data = parse(SubmissionIn, {k: v for k, v in values.items() if k != "submission_key"})
+        if photos:
+            photo_ids = await _store_photos(connection, directory, token, photos)
+            data = data.model_copy(update={"photo_ids": photo_ids})
+        result = await photo_uploads.submit_case(
+            connection, directory, numbers, token, data, source="form", submission_key=submission_key
         )
     except Unprocessable as exc:
         form = await open_form(connection, directory, token)
         if submission_key is not None and form_keys.is_issued(submission_key):
             # Nothing was created: the corrected form keeps its key, so its double tap is still one case.
             form = replace(form, submission_key=submission_key)
-        context = {"form": form, "values": values, "errors": messages_by_field(exc.details)}
+        errors = messages_by_field(exc.details)
+        if photos:
+            problem = errors.pop("photos", None) or errors.pop("photo_ids", None)
+            errors["photos"] = f"{problem}。{_PHOTOS_AGAIN}" if problem else _PHOTOS_AGAIN
+        context = {"form": form, "values": values, "errors": errors}
         return render(request, "intake_form.html", context, 422)
     if result.access_key is None:
         return render(request, "submitted.html", {"tracking_no": result.tracking_no})
     return RedirectResponse(track_path(result.tracking_no, result.access_key, new=True), status_code=303)
+
+
+async def _store_photos(
+    connection: AsyncConnection, directory: Directory, token: str, photos: list[bytes]
+) -> list[str]:
+    """Uploads the form's photos as the JSON API would; a refused photo is a message on the form."""
+    limit = get_settings().photo_max_count
+    if len(photos) > limit:
+        raise Unprocessable.field("photos", f"最多选择 {limit} 张照片")
+    photo_ids = []
+    for raw in photos:
+        try:
+            prepared = await photo_uploads.prepare(raw)
+        except MinyiError as exc:  # too large, too many pixels, not a photo
+            raise Unprocessable.field("photos", exc.detail_message.rstrip("。")) from exc
+        uploaded = await photo_uploads.store(connection, directory, photo_storage(), token, prepared)
+        photo_ids.append(uploaded.photo_id)
+    return photo_ids
 
 
 async def _track_page(

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, File, Header, Response, UploadFile
 
-from intake_api.abuse import SubmissionLimit
 from intake_api.deps import (
     Autocommit,
     CodeDirectory,
@@ -16,8 +15,9 @@ from intake_api.deps import (
     PublicCaseForRating,
     PublicCaseForSupplement,
 )
-from intake_api.openapi import errors
-from services.intake import submission, supplements, tracking
+from intake_api.openapi import ErrorResponse, errors
+from services.intake import photo_uploads, supplements, tracking
+from services.intake.errors import PhotoTooLarge
 from services.intake.schemas import (
     FeedbackIn,
     FeedbackOut,
@@ -26,7 +26,10 @@ from services.intake.schemas import (
     SubmissionOut,
     SupplementIn,
     SupplementOut,
+    UploadedPhotoOut,
 )
+from shared.photo_storage import photo_storage
+from shared.settings import get_settings
 from shared.web.db import Session
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
@@ -35,7 +38,6 @@ router = APIRouter(prefix="/v1/public", tags=["public"])
 @router.post(
     "/codes/{token}/cases",
     status_code=201,
-    dependencies=[SubmissionLimit],
     summary="Submit a case through an intake code",
     description=(
         "No authentication. Answers 201 with the tracking number and the access key to the case's public page; "
@@ -63,12 +65,45 @@ async def submit_case(
         str | None, Header(alias="Idempotency-Key", description="Makes retries safe (1-64 characters)")
     ] = None,
 ) -> SubmissionOut:
-    result = await submission.submit_case(
+    result = await photo_uploads.submit_case(
         connection, directory, numbers, token, body, source="api", submission_key=idempotency_key or None
     )
     if not result.created:
         response.status_code = 200
     return result.out()
+
+
+@router.post(
+    "/codes/{token}/photos",
+    status_code=201,
+    summary="Upload a photo for a submission through an intake code",
+    description=(
+        "No authentication. `multipart/form-data` with one part `file`: a JPEG, PNG or WebP photo (recognised "
+        "by its content), at most 5 MB. The photo is re-encoded: turned upright, its long edge at most 2048 "
+        "px, every metadata block (EXIF with GPS, XMP, ICC, comments) dropped. Answers the `photo_id` to list "
+        "in the submission's `photo_ids` (at most 4) within an hour, on the same code. 413 for a file or an "
+        "image too large, 422 for a file that is no such photo."
+    ),
+    responses={
+        **errors(404, 410, 422),
+        413: {"model": ErrorResponse, "description": "The file or the image is too large"},
+    },
+)
+async def upload_photo(
+    token: str,
+    connection: Autocommit,
+    directory: CodeDirectory,
+    file: Annotated[UploadFile, File(description="The photo")],
+) -> UploadedPhotoOut:
+    max_bytes = get_settings().photo_max_bytes
+    raw = await file.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PhotoTooLarge(max_bytes)
+    # Which code is asked first, so an unknown code costs no decoding.
+    await directory.route(token)
+    photo = await photo_uploads.prepare(raw)
+    uploaded = await photo_uploads.store(connection, directory, photo_storage(), token, photo)
+    return UploadedPhotoOut(photo_id=uploaded.photo_id, expires_at=uploaded.expires_at)
 
 
 @router.get(

@@ -67,3 +67,32 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         if self.details:
             raise Unprocessable(details=list(self.details))
+
+
+class PhotoTooLarge(MinyiError):
+    status_code: ClassVar[int] = 413
+    code: ClassVar[str] = "photo_too_large"
+    message: ClassVar[str] = "照片文件过大"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"照片文件过大，每张不能超过 {max_bytes / (1024 * 1024):g} MB")
+
+
+class PhotoTooManyPixels(MinyiError):
+    """A decompression bomb, or a picture far larger than any phone takes: refused before it is decoded."""
+
+    status_code: ClassVar[int] = 413
+    code: ClassVar[str] = "photo_too_many_pixels"
+    message: ClassVar[str] = "照片尺寸过大（像素过多），无法处理，请换一张照片"
+
+
+class PhotoUnreadable(Unprocessable):
+    code = "photo_unreadable"
+    message = "无法识别该文件，请上传 JPEG、PNG 或 WebP 格式的照片"
+
+
+class PhotoNotUsable(Unprocessable):
+    """An upload token unknown on this code, already attached to a case, or expired: all look the same."""
+
+    code = "photo_not_usable"
+    message = "照片不存在、已使用或已过期，请重新上传"

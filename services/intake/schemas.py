@@ -195,7 +195,7 @@ class IntakeCodeOut(BaseModel):
 # Citizen submission ---------------------------------------------------------------------------------------
 
 
-_DEFAULTED = frozenset({"request_type", "urgency", "confidential"})
+_DEFAULTED = frozenset({"request_type", "urgency", "confidential", "photo_ids"})
 
 
 class SubmissionIn(BaseModel):
@@ -241,6 +241,14 @@ class SubmissionIn(BaseModel):
         BeforeValidator(normalize_phone),
     ] = None
     confidential: bool = Field(False, description="保密: no department sees the name and phone")
+    photo_ids: Annotated[
+        list[Annotated[str, Field(max_length=80)]],
+        Field(
+            max_length=20,
+            description="Photos to attach: the `photo_id`s of uploads through the same code "
+            "(POST …/photos), each unused and less than an hour old; at most 4",
+        ),
+    ] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -267,6 +275,11 @@ class SubmissionOut(BaseModel):
     replayed: bool = Field(
         False, description="True when the Idempotency-Key matched an earlier submission (HTTP 200)"
     )
+
+
+class UploadedPhotoOut(BaseModel):
+    photo_id: str = Field(description="To list in the submission's photo_ids; valid only on the same code")
+    expires_at: datetime = Field(description="Attach it before this time")
 
 
 # Public tracking ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict
+from shared.errors import Conflict, NotFound
 
 STATUS_LABELS = {
     "received": "已受理",
@@ -36,3 +36,10 @@ class AlreadyRated(Conflict):
 class NotAwaitingRating(Conflict):
     code = "not_awaiting_rating"
     message = "事项尚未答复或已办结，暂不能评价"
+
+
+class PhotoNotFound(NotFound):
+    """Unknown, in another jurisdiction, not attached to a case, or of a case the caller may not read."""
+
+    code = "photo_not_found"
+    message = "未找到该照片"

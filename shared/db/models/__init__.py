@@ -28,8 +28,8 @@ from shared.db.models.intake import (
     station_grids,
 )
 from shared.db.models.key_items import KeyCheckRating, KeyCheckStage, KeyItem, KeyItemCheck
-from shared.db.models.limits import RateLimitWindow
 from shared.db.models.oversight import SupervisionChange
+from shared.db.models.photos import Photo
 from shared.db.models.routing import (
     Assignment,
     Category,
@@ -87,7 +87,7 @@ __all__ = [
     "KeyItem",
     "KeyItemCheck",
     "OutboxEvent",
-    "RateLimitWindow",
+    "Photo",
     "Reply",
     "RoutingRule",
     "RoutingRuleAssignment",
