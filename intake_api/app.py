@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from intake_api import abuse
 from intake_api.routes import deputies, intake_codes, pages, public, stations
 from services.intake.directory import Directory
 from services.intake.scans import ScanCounter
@@ -33,6 +34,9 @@ Errors: `{"error": {"code", "message", "details"}}` with Chinese messages; valid
 detail per field.
 """
 
+
+# Ended abuse-limit windows are deleted this often.
+RATE_LIMIT_CLEAN_SECONDS = 600.0
 
 # The routes that carry photos (an upload of one, the form with up to four) get the larger body limit.
 UPLOAD_PATHS = (r"/v1/public/codes/[^/]+/photos", r"/c/[^/]+")
@@ -69,7 +73,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.directory = Directory(autocommit)
     app.state.scans = scans
     try:
-        async with scans.flushing_every(SCAN_FLUSH_SECONDS):
+        async with (
+            scans.flushing_every(SCAN_FLUSH_SECONDS),
+            abuse.cleaning_every(autocommit, RATE_LIMIT_CLEAN_SECONDS),
+        ):
             yield
     finally:
         await numbers.aclose()

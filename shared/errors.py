@@ -55,3 +55,20 @@ class ServiceUnavailable(MinyiError):
     status_code = 503
     code = "service_unavailable"
     message = "服务暂时不可用，请稍后重试"
+
+
+class TooManyRequests(MinyiError):
+    """An abuse limit: answered 429 with Retry-After (seconds until the window that was exceeded ends)."""
+
+    status_code = 429
+    code = "too_many_requests"
+    message = "提交过于频繁，请稍后再试"
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message or too_many_message(retry_after))
+        self.retry_after = retry_after
+
+
+def too_many_message(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return f"提交过于频繁，请 {minutes} 分钟后再试"

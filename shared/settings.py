@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # upload_max_body_bytes (4 photos of 5 MB plus the form's text and multipart framing).
     max_body_bytes: int = 1024 * 1024
     upload_max_body_bytes: int = 24 * 1024 * 1024
+    # Abuse limits on the citizens' anonymous routes, "requests/seconds" in fixed windows shared by every
+    # process through PostgreSQL ("0/…": no limit). X-Forwarded-For is believed only from trusted_proxies
+    # (comma-separated addresses or networks).
+    trusted_proxies: str = ""
+    limit_submissions_per_address: str = "10/600"
+    limit_submissions_per_code: str = "300/3600"
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
     intake_workers: int = 0
     tracking_block_size: int = 10

@@ -18,6 +18,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 os.environ.setdefault("MINYI_ENV", "test")
+# The suite submits many cases from one address: abuse limits too high to refuse it (still counted).
+# tests/intake_api/test_abuse_limits.py checks the real defaults.
+os.environ.setdefault("MINYI_LIMIT_SUBMISSIONS_PER_ADDRESS", "1000000/600")
+os.environ.setdefault("MINYI_LIMIT_SUBMISSIONS_PER_CODE", "1000000/3600")
 
 from shared.db.engine import build_engine, session_factory, sync_url
 from shared.db.migrate import upgrade

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from intake_api import abuse
 from intake_api.deps import AccessKey, Autocommit, CodeDirectory, Numbers, Scans, TrackingNo
 from intake_api.forms import messages_by_field, parse, read_fields, read_fields_and_files
 from intake_api.rendering import blank_form, code_gone, not_found, render
@@ -63,9 +64,12 @@ async def submit_form(
 ) -> Response:
     try:
         # The code is asked first (cached): a wrong or retired token costs no reading or parsing of a body.
-        await directory.route(token)
+        route = await directory.route(token)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
         return _code_problem(request, exc)
+    retry_after = await abuse.count_submission(request, connection, route.code_id)
+    if retry_after is not None:
+        return await abuse.too_many_page(request, connection, directory, token, retry_after)
     # A few parts more than the photos allowed, so that one photo too many is told on the form, not a 400.
     values, photos = await read_fields_and_files(
         request, _FORM_FIELDS, "photos", max_files=get_settings().photo_max_count + 4

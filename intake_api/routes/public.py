@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Response, UploadFile
 
+from intake_api.abuse import SubmissionLimit
 from intake_api.deps import (
     Autocommit,
     CodeDirectory,
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/v1/public", tags=["public"])
 @router.post(
     "/codes/{token}/cases",
     status_code=201,
+    dependencies=[SubmissionLimit],
     summary="Submit a case through an intake code",
     description=(
         "No authentication. Answers 201 with the tracking number and the access key to the case's public page; "

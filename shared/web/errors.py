@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import MinyiError
+from shared.errors import MinyiError, TooManyRequests
 from shared.web.limits import BodyTooLarge
 
 log = structlog.get_logger("minyi.web")
@@ -106,6 +106,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MinyiError)
     async def _domain(request: Request, exc: MinyiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(
             error_body(exc.code, exc.detail_message, exc.details),
             status_code=exc.status_code,

@@ -1,4 +1,4 @@
-"""The citizens' hot paths: one round trip per submission, cached code facts that never outlive a
+"""The citizens' hot paths: one round trip per submission (after the abuse limits' one), cached code facts that never outlive a
 revocation, and scan counts written in batches that survive a clean shutdown."""
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ async def test_a_submission_through_a_known_code_is_one_round_trip(app, client, 
     )
     response = await submit(client, world.station_code.token, category_code="urban.sanitation")
     assert response.status_code == 201
-    assert len(statements) == 1 and statements[0].lstrip().startswith("WITH code AS")
+    # The abuse limits' counters (one UPSERT for the address and the code), then the submission itself.
+    assert len(statements) == 2
+    assert statements[0].lstrip().startswith("INSERT INTO rate_limits")
+    assert statements[1].lstrip().startswith("WITH code AS")
     outbox = (
         await session.execute(select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(1))
     ).scalar_one()

@@ -64,9 +64,9 @@ async def test_a_jpeg_is_turned_upright_shrunk_and_stripped_of_metadata(client, 
     assert photo.bytes == len(stored)
     thumb = Image.open(io.BytesIO(photo_storage().get(photo.thumb_key)))
     assert max(thumb.size) <= 320 and not thumb.getexif()
-    # Files live under the data directory, under keys that say nothing of the case or the photo's id.
+    # Files live under the data directory, under random keys that say nothing of the case or the photo.
     assert (photo_dir / photo.storage_key).is_file()
-    assert str(photo.id) not in photo.storage_key
+    assert re.fullmatch(r"[0-9a-f]{2}/[A-Za-z0-9_-]{43}\.jpg", photo.storage_key)
 
 
 async def test_png_and_webp_are_accepted(client, world, session, photo_dir):

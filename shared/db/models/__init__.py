@@ -28,6 +28,7 @@ from shared.db.models.intake import (
     station_grids,
 )
 from shared.db.models.key_items import KeyCheckRating, KeyCheckStage, KeyItem, KeyItemCheck
+from shared.db.models.limits import RateLimitWindow
 from shared.db.models.oversight import SupervisionChange
 from shared.db.models.photos import Photo
 from shared.db.models.routing import (
@@ -88,6 +89,7 @@ __all__ = [
     "KeyItemCheck",
     "OutboxEvent",
     "Photo",
+    "RateLimitWindow",
     "Reply",
     "RoutingRule",
     "RoutingRuleAssignment",
