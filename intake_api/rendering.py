@@ -82,5 +82,6 @@ def not_found(request: Request, message: str) -> HTMLResponse:
     return render(request, "not_found.html", {"message": message}, 404)
 
 
-def code_gone(request: Request) -> HTMLResponse:
-    return render(request, "code_gone.html", {}, 410)
+def code_gone(request: Request, *, replaced: bool = False) -> HTMLResponse:
+    """410: a revoked code, or (``replaced``) a token its code was rotated away from."""
+    return render(request, "code_gone.html", {"replaced": replaced}, 410)

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
     intake_workers: int = 0
     tracking_block_size: int = 10
+    # A TrueType/OpenType (.ttf, .otf, .ttc) font with Chinese glyphs, subset into printed posters; unset or
+    # missing: Debian's fonts-wqy-microhei if installed, else the PDF viewer's STSong-Light.
+    poster_font: Path | None = None
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -1,4 +1,4 @@
-"""Admin: intake codes (一人一码), their counts, QR images and revocation."""
+"""Admin: intake codes (一人一码), their counts, QR images, rotation and revocation."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from intake_api.deps import AdminIntakeCode, AdminKey, forget_cached_codes
-from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS
-from services.intake import codes, qr
+from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS, errors
+from services.intake import codes, posters, qr
 from services.intake.schemas import IntakeCodeIn, IntakeCodeOut
 from shared.db.enums import IntakeCodeOwner, IntakeCodeStatus
 from shared.db.ids import MAX_ID
@@ -70,6 +70,20 @@ async def revoke_code(code: AdminIntakeCode, session: Session) -> IntakeCodeOut:
     return await codes.revoke_code(session, code)
 
 
+@router.post(
+    "/{code_id}/rotate",
+    summary="Give an intake code a new token",
+    description=(
+        "For a poster lost or copied where it should not be: the code keeps its id, owner, counts and cases "
+        "and gets a new token (and `url`); print it again. The old token's page then says that the code was "
+        "replaced (410 `intake_code_replaced`) and accepts nothing. A revoked code answers 409."
+    ),
+    responses={**ADMIN_OBJECT_ERRORS, **errors(409)},
+)
+async def rotate_code(code: AdminIntakeCode, session: Session) -> IntakeCodeOut:
+    return await codes.rotate_code(session, code)
+
+
 @router.get(
     "/{code_id}/qr.png",
     summary="The QR code as PNG",
@@ -79,9 +93,17 @@ async def revoke_code(code: AdminIntakeCode, session: Session) -> IntakeCodeOut:
 async def qr_png(
     code: AdminIntakeCode,
     box_size: Annotated[int, Query(ge=1, le=40, description="Pixels per module")] = 10,
+    size: Annotated[
+        int | None,
+        Query(
+            ge=qr.MIN_PNG_SIZE,
+            le=qr.MAX_PNG_SIZE,
+            description="Pixels along a side, quiet zone included; wins over box_size",
+        ),
+    ] = None,
 ) -> Response:
     # Drawing the symbol is CPU work: keep it off the event loop.
-    image = await run_in_threadpool(qr.qr_png, codes.form_url(code.token), box_size=box_size)
+    image = await run_in_threadpool(qr.qr_png, codes.form_url(code.token), box_size=box_size, size=size)
     return Response(
         image,
         media_type="image/png",
@@ -91,7 +113,7 @@ async def qr_png(
 
 @router.get(
     "/{code_id}/qr.svg",
-    summary="The QR code as SVG",
+    summary="The QR code as SVG (vector, for printing at any size)",
     response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}}, **ADMIN_OBJECT_ERRORS},
 )
@@ -101,4 +123,25 @@ async def qr_svg(code: AdminIntakeCode) -> Response:
         image,
         media_type="image/svg+xml",
         headers={"Content-Disposition": f'inline; filename="intake-code-{code.id}.svg"'},
+    )
+
+
+@router.get(
+    "/{code_id}/poster.pdf",
+    summary="A printable A4 poster of the code",
+    description=(
+        "A4 portrait: the owner (deputy: name, level, station; station: name and kind), the grids served, the "
+        "contact day, three steps in Chinese, the QR code as vector graphics and its URL. A revoked code "
+        "answers 409."
+    ),
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **ADMIN_OBJECT_ERRORS, **errors(409)},
+)
+async def poster_pdf(code: AdminIntakeCode, session: Session) -> Response:
+    poster = await posters.code_poster(session, code)
+    document = await run_in_threadpool(posters.posters_pdf, [poster], title=f"二维码张贴 {poster.owner_name}")
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="intake-code-{code.id}-poster.pdf"'},
     )

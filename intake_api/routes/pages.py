@@ -16,7 +16,7 @@ from intake_api.forms import messages_by_field, parse, read_fields, read_fields_
 from intake_api.rendering import blank_form, code_gone, not_found, render
 from services.intake import form_keys, photo_uploads, supplements, tracking
 from services.intake.directory import Directory
-from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound
+from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound, IntakeCodeReplaced
 from services.intake.form_page import open_form
 from services.intake.schemas import FeedbackIn, SubmissionIn, SupplementIn
 from services.intake.submission import track_path, track_url
@@ -38,7 +38,7 @@ _CASE_NOT_FOUND = "未找到该事项。请使用提交成功后保存的完整�
 
 def _code_problem(request: Request, exc: IntakeCodeNotFound | IntakeCodeGone) -> Response:
     if isinstance(exc, IntakeCodeGone):
-        return code_gone(request)
+        return code_gone(request, replaced=isinstance(exc, IntakeCodeReplaced))
     return not_found(request, _CODE_NOT_FOUND)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from intake_api.deps import AdminKey, AdminStation, forget_cached_codes
-from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS
-from services.intake import stations
+from intake_api.openapi import ADMIN_ERRORS, ADMIN_OBJECT_ERRORS, errors
+from services.intake import posters, stations
 from services.intake.schemas import StationIn, StationOut, StationPatch
 from shared.web.db import Session
 from shared.web.pagination import Page, Pagination
@@ -47,3 +48,21 @@ async def get_station(station: AdminStation, session: Session) -> StationOut:
 )
 async def update_station(station: AdminStation, body: StationPatch, session: Session) -> StationOut:
     return await stations.update_station(session, station, body)
+
+
+@router.get(
+    "/{station_id}/posters.pdf",
+    summary="Posters of the station's code and every deputy's code, one A4 page each",
+    description="Active codes only: the station's own first, then its active deputies' in their order. 409 "
+    "when there is none.",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **ADMIN_OBJECT_ERRORS, **errors(409)},
+)
+async def posters_pdf(station: AdminStation, session: Session) -> Response:
+    pages = await posters.station_posters(session, station)
+    document = await run_in_threadpool(posters.posters_pdf, pages, title=f"二维码张贴 {station.name}")
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="station-{station.id}-posters.pdf"'},
+    )

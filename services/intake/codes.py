@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
 from services.intake.deputies import get_deputy
-from services.intake.errors import DeputyNotFound, FieldErrors, IntakeCodeNotFound, StationNotFound
+from services.intake.errors import (
+    DeputyNotFound,
+    FieldErrors,
+    IntakeCodeNotFound,
+    IntakeCodeRevoked,
+    StationNotFound,
+)
 from services.intake.schemas import IntakeCodeIn, IntakeCodeOut
 from services.intake.stations import get_station
 from shared.db.enums import IntakeCodeOwner, IntakeCodeStatus
-from shared.db.models import IntakeCode
+from shared.db.models import IntakeCode, RetiredIntakeToken
 from shared.security.keys import new_intake_token
 from shared.settings import get_settings
 
@@ -35,9 +42,11 @@ def _out(row: repository.CodeRow) -> IntakeCodeOut:
         owner_id=owner_id,
         owner_name=row.owner_name,
         scan_count=code.scan_count,
+        last_scanned_at=code.last_scanned_at,
         submission_count=row.submission_count,
         created_at=code.created_at,
         revoked_at=code.revoked_at,
+        rotated_at=row.rotated_at,
     )
 
 
@@ -115,4 +124,18 @@ async def revoke_code(session: AsyncSession, code: IntakeCode) -> IntakeCodeOut:
         code.status = IntakeCodeStatus.revoked
         code.revoked_at = datetime.now(UTC)
         await session.flush()
+    return await code_out(session, code)
+
+
+async def rotate_code(session: AsyncSession, code: IntakeCode) -> IntakeCodeOut:
+    """A new token for the same code (a poster lost, or copied where it should not be): the id, the owner,
+    the counts and the cases stay; the old token is kept as retired, so its scans are told politely that the
+    code was replaced, and it accepts nothing. A revoked code cannot be rotated (409)."""
+    # Locked: two rotations at once retire one token each, one after the other.
+    await session.refresh(code, with_for_update=True)
+    if code.status == IntakeCodeStatus.revoked:
+        raise IntakeCodeRevoked()
+    await session.execute(insert(RetiredIntakeToken).values(token=code.token, intake_code_id=code.id))
+    code.token = new_intake_token()
+    await session.flush()
     return await code_out(session, code)

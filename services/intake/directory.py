@@ -3,7 +3,8 @@ jurisdiction's active categories, so a scan or a submission need not look them u
 
 Nothing here decides whether a code still accepts: the cached facts only build the statement, and every
 submission (and every form page, through ``code_is_open``) asks the database at that moment whether the
-code, its deputy or station, and the chosen category are active. What may lag by up to ``ttl`` seconds is
+code still has the token (it may have been rotated), whether it, its deputy or station, and the chosen
+category are active. What may lag by up to ``ttl`` seconds is
 what an admin edits rarely: an owner's name, a deputy's stations, a station's grids, the category list
 shown on the form. Failed lookups (404, 410) are not cached.
 """
@@ -21,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from services.intake import repository
-from services.intake.errors import IntakeCodeGone, IntakeCodeNotFound
+from services.intake.errors import IntakeCodeGone, IntakeCodeNotFound, IntakeCodeReplaced
 from services.intake.labels import DEPUTY_LEVEL_LABELS
 from services.workflow import jurisdiction_code
 from shared.db.enums import IntakeCodeOwner, IntakeCodeStatus
@@ -132,6 +133,16 @@ class Directory:
         """After the database said the code no longer accepts: the next request reads it afresh."""
         self._routes.forget(token)
 
+    async def why_closed(self, token: str) -> IntakeCodeGone | IntakeCodeNotFound:
+        """After the database refused a cached code: forgets it and reads it afresh, so the citizen hears
+        why (rotated, revoked, owner deactivated). Raise what this returns."""
+        self.forget_route(token)
+        try:
+            await self.route(token)
+        except (IntakeCodeGone, IntakeCodeNotFound) as exc:
+            return exc
+        return IntakeCodeGone()  # reopened in between: refuse this request all the same
+
     def forget_categories(self, jurisdiction_id: int) -> None:
         self._categories.forget(jurisdiction_id)
 
@@ -145,7 +156,7 @@ _CODE_IS_OPEN = text(
     """
 SELECT EXISTS (
     SELECT 1 FROM intake_codes c
-    WHERE c.id = CAST(:code_id AS bigint) AND c.status = 'active'
+    WHERE c.id = CAST(:code_id AS bigint) AND c.token = CAST(:token AS text) AND c.status = 'active'
       AND CASE WHEN c.owner_type = 'deputy'
                THEN EXISTS (SELECT 1 FROM deputies d WHERE d.id = c.deputy_id AND d.active)
                ELSE EXISTS (SELECT 1 FROM stations s WHERE s.id = c.station_id AND s.active) END
@@ -154,15 +165,18 @@ SELECT EXISTS (
 )
 
 
-async def code_is_open(connection: AsyncConnection, code_id: int) -> bool:
-    """Whether the code accepts now (the same test the submission statement makes)."""
-    return bool((await connection.execute(_CODE_IS_OPEN, {"code_id": code_id})).scalar_one())
+async def code_is_open(connection: AsyncConnection, code_id: int, token: str) -> bool:
+    """Whether the code accepts now through ``token`` (the same test the submission statement makes)."""
+    params = {"code_id": code_id, "token": token}
+    return bool((await connection.execute(_CODE_IS_OPEN, params)).scalar_one())
 
 
 async def _load_route(engine: AsyncEngine, token: str) -> CodeRoute:
     async with AsyncSession(engine) as session:
         code = await repository.code_by_token(session, token)
         if code is None:
+            if await repository.token_was_retired(session, token):
+                raise IntakeCodeReplaced()
             raise IntakeCodeNotFound()
         if code.status != IntakeCodeStatus.active:
             raise IntakeCodeGone()

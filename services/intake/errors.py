@@ -32,6 +32,23 @@ class IntakeCodeGone(MinyiError):
     )
 
 
+class IntakeCodeRevoked(Conflict):
+    code = "intake_code_revoked"
+    message = "该二维码已停用，不能更换"
+
+
+class NoPostersToPrint(Conflict):
+    code = "no_posters_to_print"
+    message = "该联络站及其代表暂无在用的二维码，请先生成二维码"
+
+
+class IntakeCodeReplaced(IntakeCodeGone):
+    """A token rotation retired: the poster carrying it was superseded by one with the code's new token."""
+
+    code: ClassVar[str] = "intake_code_replaced"
+    message: ClassVar[str] = "该二维码已更换，请扫描新的二维码"
+
+
 class CaseNotFound(NotFound):
     """Unknown tracking number and wrong or missing access key look the same, so neither can be probed."""
 

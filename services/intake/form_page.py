@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.intake import form_keys
 from services.intake.directory import Categories, Directory, code_is_open
-from services.intake.errors import IntakeCodeGone
 from services.intake.labels import REQUEST_TYPE_LABELS, URGENCY_LABELS
 from services.intake.scans import ScanCounter
 
@@ -42,11 +41,11 @@ class IntakeForm:
 async def open_form(
     connection: AsyncConnection, directory: Directory, token: str, *, scans: ScanCounter | None = None
 ) -> IntakeForm:
-    """The form of a code that accepts now (404 unknown, 410 revoked); ``scans`` counts an actual scan."""
+    """The form of a code that accepts now (404 unknown, 410 revoked or rotated away); ``scans`` counts an
+    actual scan."""
     route = await directory.route(token)
-    if not await code_is_open(connection, route.code_id):
-        directory.forget_route(token)
-        raise IntakeCodeGone()
+    if not await code_is_open(connection, route.code_id, token):
+        raise await directory.why_closed(token)
     if scans is not None:
         scans.count(route.code_id)
     categories = await directory.categories(route.jurisdiction_id)

@@ -1,4 +1,9 @@
-"""QR images of intake codes: PNG for screens and printers, SVG for designers' posters."""
+"""QR symbols of intake codes: PNG for screens and printers, SVG and the bare module matrix for posters.
+
+Every symbol uses error correction level Q (a quarter of the symbol may be lost) and a quiet zone of four
+modules: posters are photocopied, creased and stuck on uneven walls, and a URL of ~50 characters still
+makes a small symbol at Q.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,65 @@ import io
 
 import qrcode
 import qrcode.constants
-import qrcode.image.svg
+from PIL import Image
+
+QUIET_ZONE = 4  # modules, the minimum ISO/IEC 18004 asks for
+# PNG sizes a caller may ask for (pixels along a side): small enough for a phone screen, large enough for
+# an A3 poster at 300 dpi.
+MIN_PNG_SIZE = 128
+MAX_PNG_SIZE = 4096
 
 
-def _qr(data: str, *, box_size: int, border: int) -> qrcode.QRCode:
-    # Level M survives a creased or partly dirty poster and keeps the symbol small for a short URL.
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border)
+def _qr(data: str, *, box_size: int = 10) -> qrcode.QRCode:
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_Q, box_size=box_size, border=QUIET_ZONE
+    )
     qr.add_data(data)
     qr.make(fit=True)
     return qr
 
 
-def qr_png(data: str, *, box_size: int = 10, border: int = 4) -> bytes:
+def qr_matrix(data: str) -> list[list[bool]]:
+    """The symbol's dark modules, row by row, without the quiet zone (the drawing adds it)."""
+    qr = _qr(data)
+    return [[bool(cell) for cell in row] for row in qr.modules]
+
+
+def qr_png(data: str, *, box_size: int = 10, size: int | None = None) -> bytes:
+    """``size`` (pixels along a side, quiet zone included) wins over ``box_size`` (pixels per module)."""
+    qr = _qr(data, box_size=box_size)
+    if size is not None:
+        # Whole pixels per module keep the edges sharp; the last few pixels are evened out by nearest
+        # neighbour, which moves no module edge by more than one pixel.
+        qr.box_size = max(1, size // (qr.modules_count + 2 * QUIET_ZONE))
+    image = qr.make_image().get_image().convert("1")
+    if size is not None and image.size != (size, size):
+        image = image.resize((size, size), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
-    _qr(data, box_size=box_size, border=border).make_image().save(buffer)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def qr_svg(data: str, *, border: int = 4) -> bytes:
-    buffer = io.BytesIO()
-    _qr(data, box_size=10, border=border).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
-    return buffer.getvalue()
+def qr_svg(data: str) -> bytes:
+    """A vector symbol: one path of dark runs on a white square, one unit per module; scales to any size."""
+    matrix = qr_matrix(data)
+    side = len(matrix) + 2 * QUIET_ZONE
+    runs: list[str] = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < len(row):
+            if not row[x]:
+                x += 1
+                continue
+            start = x
+            while x < len(row) and row[x]:
+                x += 1
+            runs.append(f"M{start + QUIET_ZONE} {y + QUIET_ZONE}h{x - start}v1h-{x - start}z")
+    svg = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{side * 10}" '
+        f'height="{side * 10}" shape-rendering="crispEdges">'
+        f'<rect width="{side}" height="{side}" fill="#fff"/>'
+        f'<path fill="#000" d="{"".join(runs)}"/></svg>\n'
+    )
+    return svg.encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from shared.db.models import (
     Deputy,
     Grid,
     IntakeCode,
+    RetiredIntakeToken,
     Station,
     deputy_stations,
     station_grids,
@@ -97,31 +99,49 @@ class CodeRow:
     code: IntakeCode
     owner_name: str
     submission_count: int
+    rotated_at: datetime | None
 
 
-def codes_query(jurisdiction_id: int) -> Select[tuple[IntakeCode, str, int]]:
-    """Codes with their owner's name and how many cases came in through each, counted by the database."""
+def codes_query(jurisdiction_id: int) -> Select[tuple[IntakeCode, str, int, datetime | None]]:
+    """Codes with their owner's name, how many cases came in through each (counted by the database) and
+    when its token last changed."""
     submissions = (
         select(func.count(Case.id))
         .where(Case.intake_code_id == IntakeCode.id)
         .correlate(IntakeCode)
         .scalar_subquery()
     )
+    rotated = (
+        select(func.max(RetiredIntakeToken.retired_at))
+        .where(RetiredIntakeToken.intake_code_id == IntakeCode.id)
+        .correlate(IntakeCode)
+        .scalar_subquery()
+    )
     return (
-        select(IntakeCode, func.coalesce(Deputy.name, Station.name, ""), submissions)
+        select(IntakeCode, func.coalesce(Deputy.name, Station.name, ""), submissions, rotated)
         .outerjoin(Deputy, Deputy.id == IntakeCode.deputy_id)
         .outerjoin(Station, Station.id == IntakeCode.station_id)
         .where(IntakeCode.jurisdiction_id == jurisdiction_id)
     )
 
 
-async def code_rows(session: AsyncSession, query: Select[tuple[IntakeCode, str, int]]) -> list[CodeRow]:
+async def code_rows(
+    session: AsyncSession, query: Select[tuple[IntakeCode, str, int, datetime | None]]
+) -> list[CodeRow]:
     rows = await session.execute(query)
-    return [CodeRow(code=code, owner_name=name, submission_count=count) for code, name, count in rows]
+    return [
+        CodeRow(code=code, owner_name=name, submission_count=count, rotated_at=rotated)
+        for code, name, count, rotated in rows
+    ]
 
 
 async def code_by_token(session: AsyncSession, token: str) -> IntakeCode | None:
     return (await session.execute(select(IntakeCode).where(IntakeCode.token == token))).scalar_one_or_none()
+
+
+async def token_was_retired(session: AsyncSession, token: str) -> bool:
+    found = await session.execute(select(RetiredIntakeToken.token).where(RetiredIntakeToken.token == token))
+    return found.first() is not None
 
 
 async def active_categories(session: AsyncSession, jurisdiction_id: int) -> list[Category]:

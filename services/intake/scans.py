@@ -2,7 +2,9 @@
 
 A row update per scan would make every page view a write on one hot row per code. Instead each process
 counts scans and adds them to ``intake_codes.scan_count`` in one statement about every second and when it
-shuts down, so counts may lag by that interval and none are lost on a clean shutdown.
+shuts down, so counts may lag by that interval and none are lost on a clean shutdown. The same statement
+moves ``last_scanned_at`` forward to the batch's latest scan of each code (never back: another process's
+batch may carry a later one).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.models import IntakeCode
@@ -24,7 +27,11 @@ log = structlog.get_logger("minyi.intake.scans")
 _ADD = (
     update(IntakeCode)
     .where(IntakeCode.id == bindparam("code_id"))
-    .values(scan_count=IntakeCode.scan_count + bindparam("scans"))
+    .values(
+        scan_count=IntakeCode.scan_count + bindparam("scans"),
+        # GREATEST ignores NULL: the first scan sets it.
+        last_scanned_at=func.greatest(IntakeCode.last_scanned_at, bindparam("at")),
+    )
 )
 
 
@@ -34,10 +41,12 @@ class ScanCounter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._pending: Counter[int] = Counter()
+        self._latest: dict[int, datetime] = {}
         self._flushing = asyncio.Lock()
 
     def count(self, code_id: int) -> None:
         self._pending[code_id] += 1
+        self._latest[code_id] = datetime.now(UTC)
 
     @property
     def pending(self) -> int:
@@ -49,13 +58,19 @@ class ScanCounter:
             if not self._pending:
                 return
             taken, self._pending = self._pending, Counter()
+            latest, self._latest = self._latest, {}
             # Ordered by id so that two processes flushing at once lock the rows in the same order.
-            rows = [{"code_id": code_id, "scans": n} for code_id, n in sorted(taken.items())]
+            rows = [
+                {"code_id": code_id, "scans": n, "at": latest[code_id]}
+                for code_id, n in sorted(taken.items())
+            ]
             try:
                 async with self._engine.begin() as connection:
                     await connection.execute(_ADD, rows)
             except BaseException:
                 self._pending.update(taken)
+                for code_id, at in latest.items():
+                    self._latest[code_id] = max(at, self._latest.get(code_id, at))
                 raise
 
     @asynccontextmanager

@@ -186,10 +186,14 @@ class IntakeCodeOut(BaseModel):
     owner_type: str
     owner_id: int
     owner_name: str
-    scan_count: int = Field(description="Times the intake form was opened through this code")
+    scan_count: int = Field(
+        description="Times the intake form was opened through this code (written in batches, about every second)"
+    )
+    last_scanned_at: datetime | None = Field(description="The latest scan, kept with scan_count")
     submission_count: int = Field(description="Cases submitted through this code")
     created_at: datetime
     revoked_at: datetime | None
+    rotated_at: datetime | None = Field(description="When the token last changed; older tokens answer 410")
 
 
 # Citizen submission ---------------------------------------------------------------------------------------

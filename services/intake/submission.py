@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.intake import form_keys
 from services.intake.directory import CategoryRef, Directory
-from services.intake.errors import FieldErrors, IdempotencyKeyReused, IntakeCodeGone
+from services.intake.errors import FieldErrors, IdempotencyKeyReused
 from services.intake.schemas import SubmissionIn, SubmissionOut
 from services.intake.tracking_numbers import TrackingNumbers
 from services.workflow.intake import EarlierCase, ReceivedCase, open_case_through_code
@@ -157,6 +157,7 @@ async def submit_case(
         jurisdiction_id=route.jurisdiction_id,
         jurisdiction_code=route.jurisdiction_code,
         intake_code_id=route.code_id,
+        intake_code_token=route.token,
         tracking_no=tracking_no,
         access_key_hash=sha256_hex(access_key),
         description=data.description,
@@ -181,8 +182,7 @@ async def submit_case(
     )
     opening = await open_case_through_code(connection, received, datetime.now(UTC))
     if not opening.code_open:
-        directory.forget_route(token)
-        raise IntakeCodeGone()
+        raise await directory.why_closed(token)
     if opening.earlier is not None:
         return _repeat(opening.earlier, derived_key, source, hashed_body)
     if not opening.category_open:

@@ -27,6 +27,8 @@ _OPEN_THROUGH_CODE = text(
 WITH code AS (
     SELECT c.id FROM intake_codes c
     WHERE c.id = CAST(:intake_code_id AS bigint) AND c.status = 'active'
+      -- A token the caller cached may have been rotated away since: the old one accepts nothing.
+      AND (CAST(:intake_code_token AS text) IS NULL OR c.token = CAST(:intake_code_token AS text))
       AND CASE WHEN c.owner_type = 'deputy'
                THEN EXISTS (SELECT 1 FROM deputies d WHERE d.id = c.deputy_id AND d.active)
                ELSE EXISTS (SELECT 1 FROM stations s WHERE s.id = c.station_id AND s.active) END
@@ -118,6 +120,7 @@ class ReceivedCase:
     station_id: int | None = None
     deputy_id: int | None = None
     grid_id: int | None = None
+    intake_code_token: str | None = None  # the token submitted through; refused once rotated away
 
 
 @dataclass(frozen=True)

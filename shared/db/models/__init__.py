@@ -22,6 +22,7 @@ from shared.db.models.follow_ups import FollowUp
 from shared.db.models.intake import (
     Deputy,
     IntakeCode,
+    RetiredIntakeToken,
     Station,
     TrackingCounter,
     deputy_stations,
@@ -91,6 +92,7 @@ __all__ = [
     "Photo",
     "RateLimitWindow",
     "Reply",
+    "RetiredIntakeToken",
     "RoutingRule",
     "RoutingRuleAssignment",
     "RoutingSettings",

@@ -86,9 +86,24 @@ class IntakeCode(Base):
     station_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("stations.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=IntakeCodeStatus.active)
     scan_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Kept with scan_count by the batched scan flush, so it lags a scan by up to that interval.
+    last_scanned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
     revoked_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class RetiredIntakeToken(Base):
+    """A token a code had before it was rotated: printed posters still carry it, and its scans must be told
+    politely that the code was replaced (410), never open the form or take a case."""
+
+    __tablename__ = "retired_intake_tokens"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    intake_code_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("intake_codes.id", ondelete="CASCADE"), index=True
+    )
+    retired_at: Mapped[datetime] = created_at()
 
 
 class TrackingCounter(Base):
