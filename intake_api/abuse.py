@@ -29,13 +29,13 @@ from shared import ratelimit
 from shared.errors import TooManyRequests, too_many_message
 from shared.ratelimit import Limit, Rate
 from shared.settings import get_settings
-from shared.web.client_address import client_address, trusted_networks
+from shared.web.client_address import request_address
 
 log = structlog.get_logger("minyi.abuse")
 
 
 def address(request: Request) -> str:
-    return client_address(request, trusted_networks(get_settings().trusted_proxies))
+    return request_address(request)
 
 
 def submission_limits(request: Request, code_id: int) -> list[Limit]:

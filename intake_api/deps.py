@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.intake import codes, deputies, stations, tracking
+from intake_api import lookups
+from services.intake import codes, deputies, stations
 from services.intake.directory import Directory
 from services.intake.scans import ScanCounter
 from services.intake.tracking_numbers import TrackingNumbers
@@ -49,12 +50,16 @@ AccessKey = Annotated[
 ]
 
 
-async def _public_case(tracking_no: TrackingNo, session: Session, k: AccessKey = None) -> Case:
-    return await tracking.find_case(session, tracking_no, k)
+async def _public_case(
+    request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None
+) -> Case:
+    return await lookups.find_case(request, session, tracking_no, k)
 
 
-async def _public_case_locked(tracking_no: TrackingNo, session: Session, k: AccessKey = None) -> Case:
-    return await tracking.find_case(session, tracking_no, k, for_update=True)
+async def _public_case_locked(
+    request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None
+) -> Case:
+    return await lookups.find_case(request, session, tracking_no, k, for_update=True)
 
 
 PublicCase = Annotated[Case, Depends(_public_case)]

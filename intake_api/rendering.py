@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import escape
 
 from services.intake.form_page import IntakeForm
+from shared.errors import TooManyRequests
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -80,6 +81,13 @@ def blank_form(form: IntakeForm) -> HTMLResponse:
 
 def not_found(request: Request, message: str) -> HTMLResponse:
     return render(request, "not_found.html", {"message": message}, 404)
+
+
+def too_many(request: Request, exc: TooManyRequests) -> HTMLResponse:
+    """429 for a page: what happened and when to try again."""
+    response = render(request, "too_many.html", {"message": exc.detail_message}, 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def code_gone(request: Request, *, replaced: bool = False) -> HTMLResponse:

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     limit_submissions_per_address: str = "10/600"
     limit_submissions_per_code: str = "300/3600"
+    # Tracking lookups (pages, JSON, rating and supplement posts) with a wrong number or key, per address.
+    limit_tracking_misses_per_address: str = "20/600"
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
     intake_workers: int = 0
     tracking_block_size: int = 10

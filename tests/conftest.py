@@ -22,6 +22,7 @@ os.environ.setdefault("MINYI_ENV", "test")
 # tests/intake_api/test_abuse_limits.py checks the real defaults.
 os.environ.setdefault("MINYI_LIMIT_SUBMISSIONS_PER_ADDRESS", "1000000/600")
 os.environ.setdefault("MINYI_LIMIT_SUBMISSIONS_PER_CODE", "1000000/3600")
+os.environ.setdefault("MINYI_LIMIT_TRACKING_MISSES_PER_ADDRESS", "1000000/600")
 
 from shared.db.engine import build_engine, session_factory, sync_url
 from shared.db.migrate import upgrade

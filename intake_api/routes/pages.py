@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from intake_api import abuse
+from intake_api import abuse, lookups
 from intake_api.deps import AccessKey, Autocommit, CodeDirectory, Numbers, Scans, TrackingNo
 from intake_api.forms import messages_by_field, parse, read_fields, read_fields_and_files
-from intake_api.rendering import blank_form, code_gone, not_found, render
+from intake_api.rendering import blank_form, code_gone, not_found, render, too_many
 from services.intake import form_keys, photo_uploads, supplements, tracking
 from services.intake.directory import Directory
 from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound, IntakeCodeReplaced
@@ -22,7 +22,7 @@ from services.intake.schemas import FeedbackIn, SubmissionIn, SupplementIn
 from services.intake.submission import track_path, track_url
 from services.intake.tracking_numbers import TrackingNumbers
 from shared.db.models import Case
-from shared.errors import Conflict, MinyiError, Unprocessable
+from shared.errors import Conflict, MinyiError, TooManyRequests, Unprocessable
 from shared.photo_storage import photo_storage
 from shared.settings import get_settings
 from shared.web.db import Session
@@ -160,9 +160,11 @@ async def track_page(
     request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None, new: str | None = None
 ) -> Response:
     try:
-        case = await tracking.find_case(session, tracking_no, k)
+        case = await lookups.find_case(request, session, tracking_no, k)
     except CaseNotFound:
         return not_found(request, _CASE_NOT_FOUND)
+    except TooManyRequests as exc:
+        return too_many(request, exc)
     return await _track_page(request, session, case, k or "", new=new == "1")
 
 
@@ -178,9 +180,11 @@ async def rate_page(
     # The key is checked before the body is read; the form is read and validated before the case's row is
     # locked, so a slow or a wrong post never holds (or waits on) the lock a dispatcher may need.
     try:
-        case = await tracking.find_case(session, tracking_no, k)
+        case = await lookups.find_case(request, session, tracking_no, k)
     except CaseNotFound:
         return not_found(request, _CASE_NOT_FOUND)
+    except TooManyRequests as exc:
+        return too_many(request, exc)
     key = k or ""
     values = await read_fields(request, ("rating", "comment"))
     try:
@@ -210,9 +214,11 @@ async def supplement_page(
     # Like the rating form: the access key in the address is the credential, so another site cannot post
     # this form for the citizen (there is no cookie to ride on); the row is locked only once the form is in.
     try:
-        case = await tracking.find_case(session, tracking_no, k)
+        case = await lookups.find_case(request, session, tracking_no, k)
     except CaseNotFound:
         return not_found(request, _CASE_NOT_FOUND)
+    except TooManyRequests as exc:
+        return too_many(request, exc)
     key = k or ""
     values = await read_fields(request, ("text",))
     try:

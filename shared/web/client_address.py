@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from starlette.requests import HTTPConnection
 
+from shared.settings import get_settings
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -45,3 +47,8 @@ def client_address(connection: HTTPConnection, trusted: tuple[IPNetwork, ...]) -
         if not _trusted(hop_ip, trusted):
             return str(hop_ip)
     return str(peer_ip)
+
+
+def request_address(connection: HTTPConnection) -> str:
+    """The client address of a request under the configured MINYI_TRUSTED_PROXIES."""
+    return client_address(connection, trusted_networks(get_settings().trusted_proxies))

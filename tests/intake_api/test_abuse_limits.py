@@ -15,7 +15,12 @@ from shared.settings import Settings, get_settings
 from tests.asgi import client_for, running
 from tests.intake_api.conftest import submit
 
-_FIELDS = ("trusted_proxies", "limit_submissions_per_address", "limit_submissions_per_code")
+_FIELDS = (
+    "trusted_proxies",
+    "limit_submissions_per_address",
+    "limit_submissions_per_code",
+    "limit_tracking_misses_per_address",
+)
 
 
 @pytest.fixture
@@ -133,3 +138,31 @@ async def test_old_windows_are_cleaned(engine):
         await conn.commit()
     with pytest.raises(ValueError):
         ratelimit.Rate.parse("10/0")
+
+
+async def test_wrong_key_lookups_are_limited_per_address(client, world, limits):
+    assert limits.limit_tracking_misses_per_address == "20/600"
+    limits.limit_tracking_misses_per_address = "3/600"
+    limits.trusted_proxies = "127.0.0.1"
+    created = (await submit(client, world.station_code.token)).json()
+    number, key = created["tracking_no"], created["access_key"]
+    guesser = {"X-Forwarded-For": "203.0.113.9"}
+    for wrong in ("a" * 20, "b" * 20, "c" * 20):
+        assert (
+            await client.get(f"/v1/public/cases/{number}", params={"k": wrong}, headers=guesser)
+        ).status_code == 404
+    # Refused now, the right key included: a hit cannot be told from a refusal.
+    for k in ("d" * 20, key):
+        refused = await client.get(f"/v1/public/cases/{number}", params={"k": k}, headers=guesser)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 600
+        assert re.fullmatch(r"查询失败次数过多，请 \d+ 分钟后再试", refused.json()["error"]["message"])
+    page = await client.get(f"/t/{number}", params={"k": key}, headers=guesser)
+    assert page.status_code == 429 and "查询失败次数过多" in page.text and page.headers["retry-after"]
+    posted = await client.post(
+        f"/t/{number}/feedback", params={"k": key}, data={"rating": "satisfied"}, headers=guesser
+    )
+    assert posted.status_code == 429
+    # The citizen's own address is not the guesser's.
+    assert (await client.get(f"/v1/public/cases/{number}", params={"k": key})).status_code == 200
+    assert (await client.get(f"/t/{number}", params={"k": key})).status_code == 200
