@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from intake_api import abuse, lookups
 from intake_api.deps import AccessKey, Autocommit, CodeDirectory, Numbers, Scans, TrackingNo
@@ -155,16 +155,25 @@ async def _track_page(
     return render(request, "track.html", context, status_code)
 
 
-@router.get("/t/{tracking_no}", summary="The case's progress page (HTML)", response_class=HTMLResponse)
-async def track_page(
-    request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None, new: str | None = None
-) -> Response:
+async def _case_or_page(
+    request: Request, session: AsyncSession, tracking_no: str, k: str | None
+) -> Case | Response:
+    """The case the number and key name, or the page that says why not (not found, or too many misses)."""
     try:
-        case = await lookups.find_case(request, session, tracking_no, k)
+        return await lookups.find_case(request, session, tracking_no, k)
     except CaseNotFound:
         return not_found(request, _CASE_NOT_FOUND)
     except TooManyRequests as exc:
         return too_many(request, exc)
+
+
+@router.get("/t/{tracking_no}", summary="The case's progress page (HTML)", response_class=HTMLResponse)
+async def track_page(
+    request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None, new: str | None = None
+) -> Response:
+    case = await _case_or_page(request, session, tracking_no, k)
+    if isinstance(case, Response):
+        return case
     return await _track_page(request, session, case, k or "", new=new == "1")
 
 
@@ -179,12 +188,9 @@ async def rate_page(
 ) -> Response:
     # The key is checked before the body is read; the form is read and validated before the case's row is
     # locked, so a slow or a wrong post never holds (or waits on) the lock a dispatcher may need.
-    try:
-        case = await lookups.find_case(request, session, tracking_no, k)
-    except CaseNotFound:
-        return not_found(request, _CASE_NOT_FOUND)
-    except TooManyRequests as exc:
-        return too_many(request, exc)
+    case = await _case_or_page(request, session, tracking_no, k)
+    if isinstance(case, Response):
+        return case
     key = k or ""
     values = await read_fields(request, ("rating", "comment"))
     try:
@@ -213,12 +219,9 @@ async def supplement_page(
 ) -> Response:
     # Like the rating form: the access key in the address is the credential, so another site cannot post
     # this form for the citizen (there is no cookie to ride on); the row is locked only once the form is in.
-    try:
-        case = await lookups.find_case(request, session, tracking_no, k)
-    except CaseNotFound:
-        return not_found(request, _CASE_NOT_FOUND)
-    except TooManyRequests as exc:
-        return too_many(request, exc)
+    case = await _case_or_page(request, session, tracking_no, k)
+    if isinstance(case, Response):
+        return case
     key = k or ""
     values = await read_fields(request, ("text",))
     try:
