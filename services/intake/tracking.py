@@ -42,7 +42,12 @@ from services.workflow.actors import CITIZEN
 from services.workflow.deadlines import TIER_LABELS
 from services.workflow.errors import NotAwaitingRating
 from services.workflow.merging import MERGED_TEXT
-from shared.db.enums import AssignmentStatus, CaseStatus, DeadlineKind, FeedbackSource
+from shared.db.enums import (
+    GONE_ASSIGNMENT_STATUSES,
+    CaseStatus,
+    DeadlineKind,
+    FeedbackSource,
+)
 from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Department, Feedback, Reply
 from shared.security.keys import hash_matches, sha256_hex
 
@@ -64,7 +69,7 @@ _REPLY_EVENTS = frozenset({"assignment_replied", "replied"})
 # Declines are between the dispatcher and departments, even if an event were marked public by mistake.
 _NEVER_SHOWN = frozenset({"declined", "decline"})
 # Units no longer on the case: they sent it back, or a dispatcher took it from them (a merge).
-_GONE = (AssignmentStatus.declined, AssignmentStatus.withdrawn)
+_GONE = GONE_ASSIGNMENT_STATUSES
 _ROLE_ORDER = sql_case({"lead": 0, "separate": 1, "co": 2}, value=Assignment.role, else_=3)
 
 

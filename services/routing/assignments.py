@@ -24,12 +24,18 @@ from services.routing.taxonomy import departments_in_jurisdiction
 from services.routing.views import assignment_view
 from services.workflow import Actor, change_status, record_event
 from services.workflow.deadlines import compute_due
-from shared.db.enums import AssignmentRole, AssignmentStatus, CaseStatus, DeadlineKind, QueueReason
+from shared.db.enums import (
+    GONE_ASSIGNMENT_STATUSES,
+    AssignmentRole,
+    AssignmentStatus,
+    CaseStatus,
+    DeadlineKind,
+    QueueReason,
+)
 from shared.db.models import Assignment, Case, Deadline, Department, Reply
 from shared.errors import Unprocessable
 
-# Assignments whose department no longer handles the case: it declined, or a dispatcher withdrew it.
-GONE = frozenset({AssignmentStatus.declined, AssignmentStatus.withdrawn})
+GONE = GONE_ASSIGNMENT_STATUSES
 
 # Cases whose assignments can still be worked on; closed, merged, rejected or re-queued cases are frozen.
 ACTIVE_CASE_STATUSES = frozenset(

@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workflow.deadlines import compute_due, work_calendar
 from shared.calendar import SHANGHAI, InvalidDuration, WorkCalendar
-from shared.db.enums import AssignmentRole, AssignmentStatus, CaseKind, CaseStatus, DeadlineKind
+from shared.db.enums import (
+    GONE_ASSIGNMENT_STATUSES,
+    AssignmentRole,
+    AssignmentStatus,
+    CaseKind,
+    CaseStatus,
+    DeadlineKind,
+)
 from shared.db.models import Assignment, Case, CaseEvent, Category, Deadline, Reply
 
 # The key of the deadline in force (unique index uq_deadlines_in_force, over rows not superseded): a superseded
@@ -27,7 +34,7 @@ FALLBACK_TIER = "week"
 CO_OPINION_EVENT = "co_opinion"  # the case event routing records for a co-handler's opinion
 ANSWERING_ROLES = (AssignmentRole.lead, AssignmentRole.separate)
 # Assignments whose department no longer handles the case: declined, or withdrawn by a dispatcher.
-GONE = (AssignmentStatus.declined, AssignmentStatus.withdrawn)
+GONE = GONE_ASSIGNMENT_STATUSES
 
 
 # A deadline still running: neither met nor replaced by a later one.

@@ -25,7 +25,7 @@ from services.supervision.coordination_errors import CaseNotMarkable, DifficultC
 from services.supervision.coordination_schemas import LATEST_YEAR, DecisionIn, DifficultCaseOut
 from services.supervision.difficult import MARKABLE, get_mark, staff_actor, view
 from services.supervision.errors import CaseNotFound, FieldInvalid
-from services.workflow import record_event
+from services.workflow import record_event, withdraw
 from shared.db.enums import AssignmentRole, AssignmentStatus, DeadlineKind
 from shared.db.models import Assignment, Case, Deadline, Department, DifficultCase, DifficultCaseStatus
 from shared.security.apikeys import Principal
@@ -155,10 +155,7 @@ async def decide(
     assignments = await deadlines.case_assignments(session, case)
     active = [a for a in assignments if a.status not in deadlines.GONE]
     kept, withdrawn, new_pairs = _plan(active, data)
-    for a in withdrawn:
-        a.status = AssignmentStatus.withdrawn
-        a.withdrawn_at = now
-        a.updated_at = now
+    withdraw(withdrawn, now)
     added = [
         Assignment(
             jurisdiction_id=case.jurisdiction_id,

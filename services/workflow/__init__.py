@@ -10,6 +10,7 @@ from services.workflow.service import (
     open_case,
     rate,
     record_event,
+    withdraw,
 )
 from services.workflow.states import TRANSITIONS, can_transition
 
@@ -30,4 +31,5 @@ __all__ = [
     "rate_merged",
     "record_event",
     "reporters",
+    "withdraw",
 ]

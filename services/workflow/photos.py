@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workflow.errors import PhotoNotFound
-from shared.db.enums import AssignmentStatus
+from shared.db.enums import GONE_ASSIGNMENT_STATUSES
 from shared.db.models import Assignment, Photo
 from shared.photo_storage import PhotoStorage
 
 THUMB_CONTENT_TYPE = "image/jpeg"
 # Units no longer on the case.
-_GONE = (AssignmentStatus.declined, AssignmentStatus.withdrawn)
+_GONE = GONE_ASSIGNMENT_STATUSES
 
 
 class PhotoView(BaseModel):

@@ -3,6 +3,7 @@ written in the caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.workflow.actors import CITIZEN, Actor
 from services.workflow.errors import AlreadyRated, IllegalTransition, NotAwaitingRating
 from services.workflow.states import can_transition
-from shared.db.enums import CaseStatus, Rating
-from shared.db.models import Case, CaseEvent, Feedback, Jurisdiction
+from shared.db.enums import AssignmentStatus, CaseStatus, Rating
+from shared.db.models import Assignment, Case, CaseEvent, Feedback, Jurisdiction
 from shared.events.outbox import emit
 
 # Event types the outside world hears about (as "case.<type>"); the rest stay in the case's own log.
@@ -42,6 +43,15 @@ EMITTED = frozenset(
         "follow_up_recorded",
     }
 )
+
+
+def withdraw(assignments: Iterable[Assignment], at: datetime) -> None:
+    """Takes the case away from these units (a merge, a rejection, a meeting's decision): the assignments stay
+    as history with status withdrawn. The caller holds the case's row lock and flushes."""
+    for a in assignments:
+        a.status = AssignmentStatus.withdrawn
+        a.withdrawn_at = at
+        a.updated_at = at
 
 
 async def jurisdiction_code(session: AsyncSession, jurisdiction_id: int) -> str:

@@ -50,6 +50,10 @@ class AssignmentStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
+# Assignments whose department no longer handles the case: it declined, or a dispatcher withdrew it.
+GONE_ASSIGNMENT_STATUSES: tuple[str, ...] = (AssignmentStatus.declined, AssignmentStatus.withdrawn)
+
+
 class ReplyClass(StrEnum):
     A = "A"
     B = "B"

@@ -32,7 +32,7 @@ from services.routing.rules import RoutedDepartment
 from services.routing.schemas import AssignmentView
 from services.routing.taxonomy import departments_in_jurisdiction
 from services.routing.views import assignment_view
-from services.workflow import Actor, change_status, record_event
+from services.workflow import Actor, change_status, record_event, withdraw
 from shared.db.enums import AssignmentRole, AssignmentStatus, CaseStatus, CategorySource, QueueReason
 from shared.db.models import Assignment, Case, Category
 from shared.errors import Unprocessable
@@ -184,13 +184,8 @@ async def _outcome(session: AsyncSession, case: Case, assignment_ids: list[int])
 
 async def withdraw_assignments(session: AsyncSession, case: Case, at: datetime) -> list[Assignment]:
     """Takes the case away from every unit still on it (kept as history, status withdrawn)."""
-    withdrawn = []
-    for a in await case_assignments(session, case.id):
-        if a.status not in GONE:
-            a.status = AssignmentStatus.withdrawn
-            a.withdrawn_at = at
-            a.updated_at = at
-            withdrawn.append(a)
+    withdrawn = [a for a in await case_assignments(session, case.id) if a.status not in GONE]
+    withdraw(withdrawn, at)
     await session.flush()
     return withdrawn
 

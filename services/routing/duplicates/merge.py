@@ -34,7 +34,7 @@ from services.routing.duplicates.errors import (
     UnmergeWindowClosed,
 )
 from services.routing.duplicates.schemas import MergedAssignment, MergeState
-from services.workflow import Actor, mark_merged, mark_unmerged, reporters
+from services.workflow import Actor, mark_merged, mark_unmerged, reporters, withdraw
 from shared.db.enums import AssignmentStatus, CaseStatus
 from shared.db.models import Assignment, Case, CaseEvent, Feedback
 from shared.errors import Unprocessable
@@ -131,10 +131,7 @@ async def merge(session: AsyncSession, key: Principal, case: Case, into_case_id:
     event = await mark_merged(
         session, case, into, staff_actor(key), data={"withdrawn_assignments": withdrawn}
     )
-    for a in taken:
-        a.status = AssignmentStatus.withdrawn
-        a.withdrawn_at = event.at
-        a.updated_at = event.at
+    withdraw(taken, event.at)
     await session.flush()
     return await merge_state(session, case)
 
