@@ -216,3 +216,51 @@ def check_in(column: str, enum: type[StrEnum]) -> str:
     """SQL CHECK text restricting a text column to an enumeration's values."""
     values = ", ".join(f"'{member.value}'" for member in enum)
     return f"{column} IN ({values})"
+
+
+class ConsultationMode(StrEnum):
+    """How a department consulted the deputy before replying to a suggestion (面商/沟通)."""
+
+    face = "face"  # 面商
+    phone = "phone"  # 电话
+    written = "written"  # 书面
+
+
+class SuggestionSourceKind(StrEnum):
+    """Why a citizen's case is linked to a deputy suggestion: the deputy adopted it, or it was in a hot spot."""
+
+    adopted = "adopted"
+    hotspot = "hotspot"
+
+
+class DeputyNoticeKind(StrEnum):
+    """What a deputy is told on their desk: a suggestion they wrote or co-signed was replied."""
+
+    replied = "replied"
+
+
+class ContactDayChangeKind(StrEnum):
+    """An exception to a contact-day rule: a date added, or a date the rule gives cancelled."""
+
+    added = "added"
+    cancelled = "cancelled"
+
+
+class HolidayRule(StrEnum):
+    """What a contact day that falls on a statutory holiday does: moves a week later, is skipped, or stays."""
+
+    postpone = "postpone"
+    skip = "skip"
+    keep = "keep"
+
+
+class DutyAction(StrEnum):
+    """What earns a deputy duty points (履职积分); each rule's points are a jurisdiction setting."""
+
+    reception = "reception"  # attended a reception at a station
+    case_raised = "case_raised"  # a citizen's case came in through their code
+    suggestion_submitted = "suggestion_submitted"
+    suggestion_cosigned = "suggestion_cosigned"
+    rating_given = "rating_given"  # rated a department's reply to their suggestion
+    follow_up = "follow_up"  # recorded a follow-up visit (回头看)
+    adjustment = "adjustment"  # an admin's manual correction, with a reason

@@ -8,6 +8,7 @@ from shared.db.models.coordination import (
     FundAllocation,
     FundSpending,
 )
+from shared.db.models.deputy_work import CaseCosigner, Consultation, DeputyNotice, SuggestionSource
 from shared.db.models.desk import (
     CaseClassification,
     CaseSearchTerms,
@@ -17,6 +18,7 @@ from shared.db.models.desk import (
     ExtensionRequest,
     RoutingSettings,
 )
+from shared.db.models.duty_points import DutyPointEntry, DutyPointRule
 from shared.db.models.events import InboxMessage, OutboxEvent, WebhookDelivery
 from shared.db.models.follow_ups import FollowUp
 from shared.db.models.intake import (
@@ -42,6 +44,14 @@ from shared.db.models.routing import (
     RoutingRule,
     RoutingRuleAssignment,
 )
+from shared.db.models.stations_work import (
+    ContactDayChange,
+    ContactSchedule,
+    Reception,
+    RosterEntry,
+    reception_cases,
+    reception_deputies,
+)
 from shared.db.models.supervision import (
     ApiKey,
     CalendarOverride,
@@ -62,6 +72,7 @@ __all__ = [
     "CalendarYear",
     "Case",
     "CaseClassification",
+    "CaseCosigner",
     "CaseEvent",
     "CaseSearchTerms",
     "Category",
@@ -69,11 +80,17 @@ __all__ = [
     "ClassifierModel",
     "ClassifierTerm",
     "Committee",
+    "Consultation",
+    "ContactDayChange",
+    "ContactSchedule",
     "Deadline",
     "Department",
     "Deputy",
+    "DeputyNotice",
     "DifficultCase",
     "DifficultCaseStatus",
+    "DutyPointEntry",
+    "DutyPointRule",
     "ExtensionRequest",
     "Feedback",
     "FollowUp",
@@ -91,18 +108,23 @@ __all__ = [
     "OutboxEvent",
     "Photo",
     "RateLimitWindow",
+    "Reception",
     "Reply",
     "RetiredIntakeToken",
+    "RosterEntry",
     "RoutingRule",
     "RoutingRuleAssignment",
     "RoutingSettings",
     "SlaPolicy",
     "Station",
+    "SuggestionSource",
     "SupervisionChange",
     "SupervisionSettings",
     "TrackingCounter",
     "WebhookDelivery",
     "WebhookEndpoint",
     "deputy_stations",
+    "reception_cases",
+    "reception_deputies",
     "station_grids",
 ]

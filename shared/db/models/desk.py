@@ -42,6 +42,8 @@ class RoutingSettings(Base):
     classify_threshold: Mapped[float] = mapped_column(Float, default=0.6, server_default="0.6")
     # True: a case no routing rule matches waits for a dispatcher instead of going to the fallback department.
     queue_unmatched: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # True: the lead department of a deputy suggestion must record a consultation (面商/沟通) before replying.
+    require_consultation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
