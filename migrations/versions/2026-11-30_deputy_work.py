@@ -1,7 +1,7 @@
 """deputy_work: what deputies and their stations do
 
 Joint suggestions (case_cosigners), citizen cases carried by a suggestion (suggestion_sources: adopted or a
-hot spot's), departments' consultations with the deputy and the jurisdiction's choice to require one,
+hot spot's), stations' public codes, departments' consultations with the deputy and the jurisdiction's choice to require one,
 notices on a deputy's desk, contact-day rules with their added and cancelled dates, the yearly roster,
 reception records, and the duty-points rules and ledger.
 
@@ -22,6 +22,29 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Stations get a public code for their page (/s/{code}); existing ones take <jurisdiction>-S<id>.
+    op.add_column("stations", sa.Column("code", sa.String(40), nullable=True))
+    op.execute(
+        "UPDATE stations SET code = j.code || '-S' || stations.id FROM jurisdictions j"
+        " WHERE j.id = stations.jurisdiction_id"
+    )
+    op.alter_column("stations", "code", nullable=False)
+    op.create_unique_constraint("uq_stations_code", "stations", ["code"])
+    op.execute(
+        """
+        CREATE FUNCTION stations_default_code() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.code IS NULL THEN
+                NEW.code := (SELECT code FROM jurisdictions WHERE id = NEW.jurisdiction_id) || '-S' || NEW.id;
+            END IF;
+            RETURN NEW;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER stations_default_code BEFORE INSERT ON stations"
+        " FOR EACH ROW EXECUTE FUNCTION stations_default_code()"
+    )
     op.create_table(
         "duty_point_rules",
         sa.Column("jurisdiction_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -373,6 +396,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("routing_settings", "require_consultation")
+    op.execute("DROP TRIGGER stations_default_code ON stations")
+    op.execute("DROP FUNCTION stations_default_code()")
+    op.drop_constraint("uq_stations_code", "stations", type_="unique")
+    op.drop_column("stations", "code")
     for table in (
         "consultations",
         "suggestion_sources",

@@ -41,6 +41,7 @@ EMITTED = frozenset(
         "supervision_changed",
         "deadline_changed",
         "follow_up_recorded",
+        "adopted",
     }
 )
 

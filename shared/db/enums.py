@@ -209,6 +209,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "case.extension_decided",
     "case.deadline_changed",
     "case.follow_up_recorded",
+    "case.adopted",
+    "suggestion.submitted",
+    "reception.recorded",
 )
 
 

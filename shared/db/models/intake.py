@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    FetchedValue,
     Float,
     ForeignKey,
     Integer,
@@ -46,6 +47,9 @@ class Station(Base):
     id: Mapped[int] = pk()
     jurisdiction_id: Mapped[int] = jurisdiction_fk()
     name: Mapped[str] = mapped_column(String(100))
+    # The public page's address, /s/{code}: letters, digits and dashes, unique across jurisdictions. A
+    # trigger gives a station created without one "<jurisdiction code>-S<id>".
+    code: Mapped[str] = mapped_column(String(40), unique=True, server_default=FetchedValue())
     kind: Mapped[str] = mapped_column(String(16))
     address: Mapped[str | None] = mapped_column(String(200))
     lat: Mapped[float | None] = mapped_column(Float)
