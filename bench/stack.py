@@ -153,9 +153,13 @@ def base_env(database_url: str, data_dir: Path, ports: dict[str, int]) -> dict[s
         "MINYI_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
         "MINYI_LOG_LEVEL": "WARNING",
         # The load comes from one address through a few codes: limits too high to refuse it, still counted,
-        # so the submission benchmarks include the abuse limits' cost.
+        # so the submission and upload benchmarks include the abuse limits' cost.
         "MINYI_LIMIT_SUBMISSIONS_PER_ADDRESS": "1000000000/600",
         "MINYI_LIMIT_SUBMISSIONS_PER_CODE": "1000000000/3600",
+        "MINYI_LIMIT_UPLOADS_PER_ADDRESS": "1000000000/600",
+        "MINYI_LIMIT_UPLOADS_PER_CODE": "1000000000/3600",
+        "MINYI_LIMIT_UPLOADS_PER_ADDRESS": "1000000000/600",
+        "MINYI_LIMIT_UPLOADS_PER_CODE": "1000000000/3600",
     }
     for name in ("TEST_DATABASE_URL", "BENCH_DATABASE_URL"):
         env.pop(name, None)

@@ -29,6 +29,7 @@ _DESCRIPTIONS = {
     409: "The case's state does not allow it",
     410: "The intake code is no longer in use",
     422: "Invalid input: one detail per field, in Chinese",
+    429: "Too many requests from this address (or through this code): try again after Retry-After seconds",
 }
 
 

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     limit_submissions_per_code: str = "300/3600"
     # Tracking lookups (pages, JSON, rating and supplement posts) with a wrong number or key, per address.
     limit_tracking_misses_per_address: str = "20/600"
+    # Photo uploads (JSON and the form's photos, one count per photo) per address and per intake code.
+    limit_uploads_per_address: str = "40/600"
+    limit_uploads_per_code: str = "1200/3600"
+    # Ratings and supplements (JSON and the pages' forms) per address, whatever the case.
+    limit_case_posts_per_address: str = "20/600"
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
     intake_workers: int = 0
     tracking_block_size: int = 10

@@ -23,6 +23,9 @@ os.environ.setdefault("MINYI_ENV", "test")
 os.environ.setdefault("MINYI_LIMIT_SUBMISSIONS_PER_ADDRESS", "1000000/600")
 os.environ.setdefault("MINYI_LIMIT_SUBMISSIONS_PER_CODE", "1000000/3600")
 os.environ.setdefault("MINYI_LIMIT_TRACKING_MISSES_PER_ADDRESS", "1000000/600")
+os.environ.setdefault("MINYI_LIMIT_UPLOADS_PER_ADDRESS", "1000000/600")
+os.environ.setdefault("MINYI_LIMIT_UPLOADS_PER_CODE", "1000000/3600")
+os.environ.setdefault("MINYI_LIMIT_CASE_POSTS_PER_ADDRESS", "1000000/600")
 
 from shared.db.engine import build_engine, session_factory, sync_url
 from shared.db.migrate import upgrade

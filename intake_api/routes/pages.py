@@ -1,10 +1,11 @@
-"""Anyone (HTML): the mobile intake form a QR code opens, and the case's progress page with the rating form
-and, while a dispatcher waits for more detail, the supplement form. All work without JavaScript; errors
-re-render the page with a message per field."""
+"""Anyone (HTML): the mobile intake form a QR code opens, the receipt and the case's progress page with the
+rating form and, while a dispatcher waits for more detail, the supplement form; a page to find a case by its
+number and key. All work without JavaScript; errors re-render the page with a message per field."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,11 +19,12 @@ from services.intake import form_keys, photo_uploads, supplements, tracking
 from services.intake.directory import Directory
 from services.intake.errors import CaseNotFound, IntakeCodeGone, IntakeCodeNotFound, IntakeCodeReplaced
 from services.intake.form_page import open_form
+from services.intake.qr import qr_drawing
 from services.intake.schemas import FeedbackIn, SubmissionIn, SupplementIn
 from services.intake.submission import track_path, track_url
 from services.intake.tracking_numbers import TrackingNumbers
 from shared.db.models import Case
-from shared.errors import Conflict, MinyiError, TooManyRequests, Unprocessable
+from shared.errors import Conflict, MinyiError, TooManyRequests, Unprocessable, too_many_message
 from shared.photo_storage import photo_storage
 from shared.settings import get_settings
 from shared.web.db import Session
@@ -50,7 +52,7 @@ async def intake_page(
         form = await open_form(connection, directory, token, scans=scans)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
         return _code_problem(request, exc)
-    return blank_form(form)
+    return blank_form(request, form)
 
 
 @router.post(
@@ -74,6 +76,12 @@ async def submit_form(
     values, photos = await read_fields_and_files(
         request, _FORM_FIELDS, "photos", max_files=get_settings().photo_max_count + 4
     )
+    if photos:
+        retry_after = await abuse.count_uploads(request, connection, route.code_id, len(photos))
+        if retry_after is not None:
+            return await abuse.too_many_form(
+                request, connection, directory, token, values, retry_after, photos=True
+            )
     try:
         return await _submit(request, connection, directory, numbers, token, values, photos)
     except (IntakeCodeNotFound, IntakeCodeGone) as exc:
@@ -144,15 +152,29 @@ async def _track_page(
     status_code: int = 200,
 ) -> Response:
     view = await tracking.public_view(session, case)
+    page_url = track_url(view.tracking_no, k)
     context = {
         "view": view,
         "k": k,
         "new": new,
-        "page_url": track_url(view.tracking_no, k),
+        "page_url": page_url,
+        # The receipt: a symbol of the page's own link, to screenshot and scan again later.
+        "qr": qr_drawing(page_url) if new else None,
+        "lookup_url": f"{get_settings().public_url}/t",
         "errors": errors or {},
         "values": values or {},
     }
-    return render(request, "track.html", context, status_code)
+    page = track_path(view.tracking_no, k, new=new)
+    return render(request, "track.html", context, status_code, page=page)
+
+
+def _too_many_posts(retry_after: int) -> str:
+    return f"{too_many_message(retry_after)}。您填写的内容仍保留在下方，届时可直接再次提交。"
+
+
+def _with_retry_after(response: Response, retry_after: int) -> Response:
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 async def _case_or_page(
@@ -165,6 +187,31 @@ async def _case_or_page(
         return not_found(request, _CASE_NOT_FOUND)
     except TooManyRequests as exc:
         return too_many(request, exc)
+
+
+@router.get(
+    "/t",
+    summary="Find a case by its tracking number and access key (HTML)",
+    description="Without both: a page that asks for them. With both: 303 to the case's progress page.",
+    response_class=HTMLResponse,
+)
+async def lookup_page(request: Request, no: str | None = None, k: str | None = None) -> Response:
+    # For a citizen who kept the number and key but not the link: typed on a phone, so spaces around them
+    # and a lower-case number are forgiven. A wrong pair is found out (and counted) by the progress page.
+    number, key = (no or "").strip().upper(), (k or "").strip()
+    if number and key:
+        target = f"/t/{quote(number, safe='')}?k={quote(key, safe='')}"
+        return RedirectResponse(target, status_code=303)
+    errors: dict[str, str] = {}
+    if no is not None or k is not None:
+        if not number:
+            errors["no"] = "请填写受理编号"
+        if not key:
+            errors["k"] = "请填写查询码"
+    status_code = 422 if errors else 200
+    return render(
+        request, "lookup.html", {"values": {"no": no or "", "k": k or ""}, "errors": errors}, status_code
+    )
 
 
 @router.get("/t/{tracking_no}", summary="The case's progress page (HTML)", response_class=HTMLResponse)
@@ -184,7 +231,7 @@ async def track_page(
     response_class=HTMLResponse,
 )
 async def rate_page(
-    request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None
+    request: Request, tracking_no: TrackingNo, session: Session, connection: Autocommit, k: AccessKey = None
 ) -> Response:
     # The key is checked before the body is read; the form is read and validated before the case's row is
     # locked, so a slow or a wrong post never holds (or waits on) the lock a dispatcher may need.
@@ -193,6 +240,13 @@ async def rate_page(
         return case
     key = k or ""
     values = await read_fields(request, ("rating", "comment"))
+    retry_after = await abuse.count_case_post(request, connection)
+    if retry_after is not None:
+        errors = {"form": _too_many_posts(retry_after)}
+        return _with_retry_after(
+            await _track_page(request, session, case, key, errors=errors, values=values, status_code=429),
+            retry_after,
+        )
     try:
         data = parse(FeedbackIn, values)
         case = await tracking.find_case(session, tracking_no, k, for_update=True)
@@ -215,7 +269,7 @@ async def rate_page(
     response_class=HTMLResponse,
 )
 async def supplement_page(
-    request: Request, tracking_no: TrackingNo, session: Session, k: AccessKey = None
+    request: Request, tracking_no: TrackingNo, session: Session, connection: Autocommit, k: AccessKey = None
 ) -> Response:
     # Like the rating form: the access key in the address is the credential, so another site cannot post
     # this form for the citizen (there is no cookie to ride on); the row is locked only once the form is in.
@@ -224,6 +278,13 @@ async def supplement_page(
         return case
     key = k or ""
     values = await read_fields(request, ("text",))
+    retry_after = await abuse.count_case_post(request, connection)
+    if retry_after is not None:
+        errors = {"text": _too_many_posts(retry_after)}
+        return _with_retry_after(
+            await _track_page(request, session, case, key, errors=errors, values=values, status_code=429),
+            retry_after,
+        )
     try:
         data = parse(SupplementIn, values)
         case = await tracking.find_case(session, tracking_no, k, for_update=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Header, Response, UploadFile
 
-from intake_api.abuse import SubmissionLimit
+from intake_api.abuse import CasePostLimit, SubmissionLimit, UploadLimit
 from intake_api.deps import (
     Autocommit,
     CodeDirectory,
@@ -53,7 +53,7 @@ router = APIRouter(prefix="/v1/public", tags=["public"])
     ),
     responses={
         200: {"model": SubmissionOut, "description": "A repeat of an earlier submission"},
-        **errors(404, 410, 422),
+        **errors(404, 410, 422, 429),
     },
 )
 async def submit_case(
@@ -78,16 +78,18 @@ async def submit_case(
 @router.post(
     "/codes/{token}/photos",
     status_code=201,
+    dependencies=[UploadLimit],
     summary="Upload a photo for a submission through an intake code",
     description=(
         "No authentication. `multipart/form-data` with one part `file`: a JPEG, PNG or WebP photo (recognised "
         "by its content), at most 5 MB. The photo is re-encoded: turned upright, its long edge at most 2048 "
         "px, every metadata block (EXIF with GPS, XMP, ICC, comments) dropped. Answers the `photo_id` to list "
         "in the submission's `photo_ids` (at most 4) within an hour, on the same code. 413 for a file or an "
-        "image too large, 422 for a file that is no such photo."
+        "image too large, 422 for a file that is no such photo, 429 past the uploads allowed per address or "
+        "code (`MINYI_LIMIT_UPLOADS_PER_ADDRESS`, `MINYI_LIMIT_UPLOADS_PER_CODE`)."
     ),
     responses={
-        **errors(404, 410, 422),
+        **errors(404, 410, 422, 429),
         413: {"model": ErrorResponse, "description": "The file or the image is too large"},
     },
 )
@@ -120,12 +122,14 @@ async def get_case(case: PublicCase, session: Session) -> PublicCaseView:
 
 @router.post(
     "/cases/{tracking_no}/feedback",
+    dependencies=[CasePostLimit],
     summary="Rate the reply",
     description=(
         "The citizen's rating of the latest reply: satisfied or basically satisfied closes the case, "
-        "dissatisfied sends it back for rework. 409 when the case awaits no rating or was rated already."
+        "dissatisfied sends it back for rework. 409 when the case awaits no rating or was rated already; 429 "
+        "past the ratings and supplements allowed per address (`MINYI_LIMIT_CASE_POSTS_PER_ADDRESS`)."
     ),
-    responses=errors(404, 409, 422),
+    responses=errors(404, 409, 422, 429),
 )
 async def give_feedback(case: PublicCaseForRating, body: FeedbackIn, session: Session) -> FeedbackOut:
     return await tracking.give_feedback(session, case, body)
@@ -133,13 +137,15 @@ async def give_feedback(case: PublicCaseForRating, body: FeedbackIn, session: Se
 
 @router.post(
     "/cases/{tracking_no}/supplement",
+    dependencies=[CasePostLimit],
     summary="Add the detail a dispatcher asked for (补充说明)",
     description=(
         "While the case's `can_supplement` is true (a dispatcher returned it with the question in "
         "`supplement_request`): `text` (5-2000 characters) is added to the case's description and the case is "
-        "routed again. 409 when the case is not waiting for the citizen's answer."
+        "routed again. 409 when the case is not waiting for the citizen's answer; 429 past the ratings and "
+        "supplements allowed per address."
     ),
-    responses=errors(404, 409, 422),
+    responses=errors(404, 409, 422, 429),
 )
 async def supplement(case: PublicCaseForSupplement, body: SupplementIn, session: Session) -> SupplementOut:
     return await supplements.supplement(session, case, body)
