@@ -105,7 +105,7 @@ class PhotoTooManyPixels(MinyiError):
 
 class PhotoUnreadable(Unprocessable):
     code = "photo_unreadable"
-    message = "无法识别该文件，请上传 JPEG、PNG 或 WebP 格式的照片"
+    message = "无法识别该文件，请上传 JPEG、PNG、WebP 或 HEIC 格式的照片"
 
 
 class PhotoNotUsable(Unprocessable):

@@ -1,7 +1,7 @@
-"""Turning a citizen's upload into a photo fit to keep: recognised by its content (JPEG, PNG, WebP), refused
-before decoding when its dimensions are absurd (a decompression bomb), turned upright by its EXIF orientation,
-shrunk to a long edge of at most 2048 px, and encoded afresh without any metadata (EXIF with GPS, XMP, ICC,
-comments): only the pixels are copied to the new image.
+"""Turning a citizen's upload into a photo fit to keep: recognised by its content (JPEG, PNG, WebP, HEIC),
+refused before decoding when its dimensions are absurd (a decompression bomb), turned upright by its EXIF
+orientation, shrunk to a long edge of at most 2048 px, and encoded afresh without any metadata (EXIF with
+GPS, XMP, ICC, comments): only the pixels are copied to the new image.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from services.intake.errors import PhotoTooLarge, PhotoTooManyPixels, PhotoUnreadable
@@ -19,7 +20,13 @@ from shared.errors import MinyiError
 LONG_EDGE = 2048
 THUMB_EDGE = 320
 # Recognised by their content only; a file's name and declared type are not asked.
-FORMATS = ("JPEG", "PNG", "WEBP")
+FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+
+# HEIC/HEIF, what iPhones take by default, decoded by libheif (the wheel of pillow-heif). Only the primary
+# image is read: the thumbnails, depth maps and auxiliary images a HEIC may carry are never decoded. libheif
+# applies the file's own rotation when decoding, and pillow-heif then sets the EXIF orientation to 1, so
+# exif_transpose below does not turn the picture a second time.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image
 
 from shared.settings import get_settings
@@ -36,6 +37,19 @@ def jpeg_with_gps(width: int = 3000, height: int = 1000, orientation: int = 6) -
     exif.get_ifd(GPS_IFD).update({1: "N", 2: (31.0, 18.0, 0.0), 3: "E", 4: (120.0, 37.0, 0.0)})
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif.tobytes(), comment=b"secret comment")
+    return out.getvalue()
+
+
+def heic_with_gps(width: int = 600, height: int = 200, orientation: int = 6) -> bytes:
+    """A landscape HEIC (as an iPhone takes them) whose EXIF says to turn it and where it was taken."""
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[0x010F] = "PhoneMaker"
+    exif.get_ifd(GPS_IFD).update({1: "N", 2: (31.0, 18.0, 0.0), 3: "E", 4: (120.0, 37.0, 0.0)})
+    heif = pillow_heif.from_pillow(image)
+    out = io.BytesIO()
+    heif.save(out, quality=90, exif=exif.tobytes())
     return out.getvalue()
 
 

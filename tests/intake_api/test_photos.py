@@ -20,6 +20,7 @@ from tests.intake_api.photo_helpers import (
     GPS_IFD,
     bomb_png,
     data_dir,
+    heic_with_gps,
     image_bytes,
     jpeg_with_gps,
 )
@@ -77,6 +78,27 @@ async def test_png_and_webp_are_accepted(client, world, session, photo_dir):
         response = await _upload(client, world.station_code.token, data, f"x.{fmt.lower()}")
         assert response.status_code == 201, (fmt, response.text)
     assert [p.content_type for p in await _photos(session)] == [expected for _, _, expected in cases]
+
+
+async def test_a_heic_is_stored_upright_as_a_jpeg_without_metadata(client, world, session, photo_dir):
+    raw = heic_with_gps(600, 200, orientation=6)
+    assert raw[4:12] == b"ftypheic" and b"PhoneMaker" in raw
+    response = await _upload(client, world.station_code.token, raw, "IMG_0001.HEIC", "image/heic")
+    assert response.status_code == 201, response.text
+
+    [photo] = await _photos(session)
+    stored = photo_storage().get(photo.storage_key)
+    image = Image.open(io.BytesIO(stored))
+    assert image.format == "JPEG" and photo.content_type == "image/jpeg"
+    assert photo.storage_key.endswith(".jpg")
+    # Turned upright once (the 600 x 200 landscape said orientation 6), and the pixels are the picture's.
+    assert image.size == (200, 600) == (photo.width, photo.height)
+    red, green, blue = image.convert("RGB").getpixel((100, 300))
+    assert red > 150 and green < 80 and blue < 80
+    assert not image.getexif() and "exif" not in image.info and "icc_profile" not in image.info
+    assert b"PhoneMaker" not in stored and b"Exif" not in stored
+    thumb = Image.open(io.BytesIO(photo_storage().get(photo.thumb_key)))
+    assert thumb.format == "JPEG" and not thumb.getexif()
 
 
 async def test_files_that_are_not_photos_are_refused(client, world, session, photo_dir):
