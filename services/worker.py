@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.intake.photo_cleanup import delete_expired_uploads, sweep_unnamed_files
 from services.routing import events as routing_events
 from services.routing.classifier.store import retrain_stale
 from services.supervision import events as supervision_events
@@ -21,10 +22,12 @@ from services.supervision.jobs import close_unrated
 from shared.db.engine import session_factory, transaction
 from shared.events.relay import Relay
 from shared.events.subscriptions import ensure_internal_endpoint
+from shared.photo_storage import photo_storage
 from shared.settings import Settings
 
 log = structlog.get_logger("minyi.worker")
 CALENDAR_CHECK_SECONDS = 24 * 3600
+PHOTO_SWEEP_SECONDS = 24 * 3600
 
 
 async def register_internal_subscriptions(engine: AsyncEngine, settings: Settings) -> None:
@@ -105,6 +108,37 @@ async def run_calendar_watch(
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
+async def run_photo_cleanup(
+    engine: AsyncEngine,
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    sweep_interval: float = PHOTO_SWEEP_SECONDS,
+) -> None:
+    """Deletes expired uploads no case took every photo_cleanup_seconds; at start and then daily, sweeps the
+    files no row names."""
+    last_sweep: float | None = None
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        storage = photo_storage()
+        try:
+            removed = await delete_expired_uploads(engine, storage)
+            if removed:
+                log.info("expired_uploads_deleted", count=removed)
+        except Exception:
+            log.exception("scheduled_job_failed", job="expired_uploads")
+        if last_sweep is None or loop.time() - last_sweep >= sweep_interval:
+            last_sweep = loop.time()
+            try:
+                swept = await sweep_unnamed_files(engine, storage)
+                if swept.files or swept.temporaries:
+                    log.info("photo_files_swept", files=swept.files, temporaries=swept.temporaries)
+            except Exception:
+                log.exception("scheduled_job_failed", job="photo_sweep")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.photo_cleanup_seconds)
+
+
 async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     await register_internal_subscriptions(engine, settings)
     async with Relay(engine, settings) as relay:
@@ -113,5 +147,6 @@ async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Even
             run_scheduler(engine, settings, stop),
             run_classifier_training(engine, settings, stop),
             run_calendar_watch(engine, stop),
+            run_photo_cleanup(engine, settings, stop),
         )
     log.info("worker_stopped")

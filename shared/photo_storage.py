@@ -7,12 +7,16 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from shared.settings import get_settings
 
 _KEY = re.compile(r"^[0-9a-f]{2}/[A-Za-z0-9_-]{32,64}\.(jpg|png)$")
+_SHARD = re.compile(r"^[0-9a-f]{2}$")
+_TEMPORARY = ".tmp-"
 
 
 class PhotoStorage(Protocol):
@@ -25,6 +29,15 @@ class PhotoStorage(Protocol):
         ...
 
     def delete(self, key: str) -> None: ...
+
+    def keys_written_before(self, moment: datetime) -> Iterator[str]:
+        """The keys of the files last written before ``moment``: what a sweep for files no row names (left
+        by a crash) looks at."""
+        ...
+
+    def delete_temporaries_before(self, moment: datetime) -> int:
+        """Removes the half-written files of writes a killed process never finished; answers how many."""
+        ...
 
 
 class FilesystemPhotoStorage:
@@ -45,7 +58,7 @@ class FilesystemPhotoStorage:
         key = f"{secrets.token_hex(1)}/{token}.{extension}"
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY)
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
@@ -62,6 +75,29 @@ class FilesystemPhotoStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def _files_before(self, moment: datetime) -> Iterator[tuple[str, Path]]:
+        cutoff = moment.timestamp()
+        try:
+            shards = [entry for entry in os.scandir(self.root) if entry.is_dir() and _SHARD.match(entry.name)]
+        except FileNotFoundError:
+            return
+        for shard in shards:
+            with os.scandir(shard.path) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                        yield f"{shard.name}/{entry.name}", Path(entry.path)
+
+    def keys_written_before(self, moment: datetime) -> Iterator[str]:
+        return (key for key, _ in self._files_before(moment) if _KEY.match(key))
+
+    def delete_temporaries_before(self, moment: datetime) -> int:
+        removed = 0
+        for key, path in self._files_before(moment):
+            if key[3:].startswith(_TEMPORARY):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
 
 def photo_storage() -> PhotoStorage:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     photo_max_count: int = 4
     photo_upload_ttl_seconds: int = 3600
     photo_max_pixels: int = 50_000_000
+    # How often the worker deletes expired uploads no case took (rows and files).
+    photo_cleanup_seconds: float = 600.0
 
     db_pool_size: int = 10
     # A request waits at most this long for a free pooled connection, then answers 503.
