@@ -15,6 +15,7 @@ from supervision_api.routes import (
     api_keys,
     calendar,
     cases,
+    deputy_feedback,
     difficult_cases,
     extension_requests,
     follow_ups,
@@ -51,6 +52,7 @@ def create_app(
         description=DESCRIPTION,
         routers=[
             cases.router,
+            deputy_feedback.router,
             photos.router,
             extension_requests.router,
             difficult_cases.router,

@@ -165,3 +165,14 @@ async def build_world(session: AsyncSession, code: str = "GS", name: str = "å§‘è
         world.keys[f"dept:{dept_code}"] = await add_key(session, jid, "department", department_id=dept.id)
     world.keys["deputy"] = await add_key(session, jid, "deputy", deputy_id=deputy.id)
     return world
+
+
+async def add_deputy(session: AsyncSession, world: World, name: str, *, key: str | None = None) -> Deputy:
+    """Another deputy of the world's jurisdiction (flushed); with ``key``, a deputy API key for them kept as
+    ``world.keys[key]``."""
+    deputy = Deputy(jurisdiction_id=world.jurisdiction.id, name=name, level="county")
+    session.add(deputy)
+    await session.flush()
+    if key is not None:
+        world.keys[key] = await add_key(session, world.jurisdiction.id, "deputy", deputy_id=deputy.id)
+    return deputy

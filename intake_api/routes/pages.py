@@ -252,7 +252,8 @@ async def rate_page(
         case = await tracking.find_case(session, tracking_no, k, for_update=True)
         await tracking.give_feedback(session, case, data)
     except Unprocessable as exc:
-        errors = messages_by_field(exc.details)
+        # A refusal of the case as a whole (a deputy suggestion) names no field: shown above the form.
+        errors = messages_by_field(exc.details) or {"form": exc.detail_message}
         if "rating" in errors:
             errors["rating"] = "请选择满意、基本满意或不满意"
         return await _track_page(request, session, case, key, errors=errors, values=values, status_code=422)

@@ -44,6 +44,7 @@ from services.workflow.errors import NotAwaitingRating
 from services.workflow.merging import MERGED_TEXT
 from shared.db.enums import (
     GONE_ASSIGNMENT_STATUSES,
+    CaseKind,
     CaseStatus,
     DeadlineKind,
     FeedbackSource,
@@ -234,7 +235,12 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
         can_rate = main_awaits_rating(case, main) and main.rework_round not in rated_rounds
         count = merged_into.reporters
     else:
-        can_rate = case.status == CaseStatus.replied and case.rework_round not in rated_rounds
+        # A deputy suggestion is rated by its deputy (supervision_api), never here.
+        can_rate = (
+            case.status == CaseStatus.replied
+            and case.kind != CaseKind.deputy_suggestion
+            and case.rework_round not in rated_rounds
+        )
         count = await reporters(session, case.id)
     question = _question(progress.timeline) if awaits_supplement(case) else None
     return PublicCaseView(

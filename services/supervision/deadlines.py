@@ -426,9 +426,14 @@ async def open_rating_window(session: AsyncSession, case: Case) -> bool:
     )
 
 
+def rework_tier(case: Case) -> str:
+    """A deputy suggestion is reworked on its own tier (a jurisdiction may allow 2 months instead of 1)."""
+    return "suggestion_rework" if case.kind == CaseKind.deputy_suggestion else "rework"
+
+
 async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
     """Dissatisfied: the rating window is void and lead and separate departments answer again, counted
-    from the moment the case went to rework on the rework tier."""
+    from the moment the case went to rework on the rework tier (rework_tier)."""
     await session.execute(
         update(Deadline)
         .where(
@@ -440,7 +445,8 @@ async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     calendar = await work_calendar(session, case.jurisdiction_id)
-    due, assumed = await _window_due(session, case, at, "rework", calendar)
+    tier = rework_tier(case)
+    due, assumed = await _window_due(session, case, at, tier, calendar)
     created = 0
     for assignment in await _assignments(session, case):
         if assignment.status in GONE or assignment.role not in ANSWERING_ROLES:
@@ -451,7 +457,7 @@ async def start_rework(session: AsyncSession, case: Case, at: datetime) -> int:
             assignment_id=assignment.id,
             kind=DeadlineKind.reply,
             round=case.rework_round,
-            tier="rework",
+            tier=tier,
             starts_at=at,
             due_at=due,
             assumed=assumed,

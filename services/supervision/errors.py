@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class FieldInvalid(Unprocessable):
@@ -94,3 +94,23 @@ class LeadSupervisorRequired(FieldInvalid):
 class CaseNotSupervisable(Conflict):
     code = "case_not_supervisable"
     message = "该事项已并案或不予受理，不能督办"
+
+
+class CosignerCannotRate(Forbidden):
+    code = "cosigner_cannot_rate"
+    message = "联名代表不能评价答复，由领衔提出建议的代表评价"
+
+
+class SuggestionNotReplied(Unprocessable):
+    code = "suggestion_not_replied"
+    message = "该建议尚未答复，暂不能评价"
+
+
+class SuggestionClosed(Unprocessable):
+    code = "suggestion_closed"
+    message = "该建议已办结，不能再评价"
+
+
+class SuggestionWithoutDeputy(Unprocessable):
+    code = "suggestion_without_deputy"
+    message = "该建议没有提出建议的代表，无从记录代表的评价"

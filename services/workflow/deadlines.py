@@ -23,6 +23,8 @@ DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
     "critical": {"hours": 24},  # 特急
     "deputy_suggestion": {"months": 3},  # 代表建议, statutory
     "rework": {"months": 1},  # 重新办理
+    # 代表建议重新办理: a suggestion its deputy was dissatisfied with (2 months is a common local rule).
+    "suggestion_rework": {"months": 1},
     "accept": {"working_days": 1},  # 签收
     "decline": {"working_days": 3},  # 退回 window
     "rating": {"days": 10},  # 满意度评价 window
@@ -35,6 +37,7 @@ TIER_LABELS = {
     "critical": "特急",
     "deputy_suggestion": "代表建议",
     "rework": "重新办理",
+    "suggestion_rework": "建议重新办理",
     "accept": "签收时限",
     "decline": "退回时限",
     "rating": "评价时限",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Unprocessable
 
 STATUS_LABELS = {
     "received": "已受理",
@@ -36,6 +36,18 @@ class AlreadyRated(Conflict):
 class NotAwaitingRating(Conflict):
     code = "not_awaiting_rating"
     message = "事项尚未答复或已办结，暂不能评价"
+
+
+class SuggestionRatedByDeputy(Unprocessable):
+    """A deputy suggestion is rated by its deputy (supervision_api), never through the citizen's page."""
+
+    code = "suggestion_rated_by_deputy"
+    message = "代表建议由提出建议的代表评价，不能在此评价"
+
+
+class CitizenCaseRatedByCitizen(Unprocessable):
+    code = "citizen_case_rated_by_citizen"
+    message = "群众反映由群众评价"
 
 
 class PhotoNotFound(NotFound):

@@ -11,9 +11,15 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.workflow.actors import CITIZEN, Actor
-from services.workflow.errors import AlreadyRated, IllegalTransition, NotAwaitingRating
+from services.workflow.errors import (
+    AlreadyRated,
+    CitizenCaseRatedByCitizen,
+    IllegalTransition,
+    NotAwaitingRating,
+    SuggestionRatedByDeputy,
+)
 from services.workflow.states import can_transition
-from shared.db.enums import AssignmentStatus, CaseStatus, Rating
+from shared.db.enums import AssignmentStatus, CaseKind, CaseStatus, FeedbackSource, Rating
 from shared.db.models import Assignment, Case, CaseEvent, Feedback, Jurisdiction
 from shared.events.outbox import emit
 
@@ -228,6 +234,14 @@ async def store_feedback(
     return feedback
 
 
+def check_rater(case: Case, source: str) -> None:
+    """Who decides on a case: its citizen for a citizen's case, its deputy for a deputy suggestion."""
+    if case.kind == CaseKind.deputy_suggestion and source != FeedbackSource.deputy:
+        raise SuggestionRatedByDeputy()
+    if case.kind != CaseKind.deputy_suggestion and source == FeedbackSource.deputy:
+        raise CitizenCaseRatedByCitizen()
+
+
 async def rate(
     session: AsyncSession,
     case: Case,
@@ -236,12 +250,22 @@ async def rate(
     rating: Rating,
     comment: str | None,
     actor: Actor,
+    extra: dict[str, Any] | None = None,
 ) -> Feedback:
-    """A rating of the latest reply: satisfied closes the case, dissatisfied sends it back for rework."""
+    """A rating of the latest reply: satisfied closes the case, dissatisfied sends it back for rework. Only
+    the one who decides rates here (check_rater); ``extra`` as in store_feedback."""
+    check_rater(case, source)
     if case.status != CaseStatus.replied:
         raise NotAwaitingRating()
     feedback = await store_feedback(
-        session, case, source=source, rating=rating, comment=comment, round=case.rework_round, actor=actor
+        session,
+        case,
+        source=source,
+        rating=rating,
+        comment=comment,
+        round=case.rework_round,
+        actor=actor,
+        extra=extra,
     )
     if rating == Rating.dissatisfied:
         await change_status(
