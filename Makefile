@@ -38,7 +38,7 @@ migrate: $(STAMP)
 migration: $(STAMP)
 	$(BIN)/minyi revision "$(m)"
 
-## bench: benchmarks on free loopback ports (QUICK=1: a short run; BENCH_ARGS="--only intake form pipeline dataset")
+## bench: benchmarks on free loopback ports (QUICK=1: a short run; BENCH_ARGS="--only intake form limits photos")
 bench: $(STAMP)
 	@need=""; \
 	command -v wrk >/dev/null 2>&1 || need="$$need wrk"; \

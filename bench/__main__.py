@@ -1,5 +1,5 @@
-"""`python -m bench [--quick] [--only intake form pipeline dataset classifier] [--out FILE]` (what `make bench`
-runs).
+"""`python -m bench [--quick] [--only intake form pipeline dataset classifier limits photos] [--out FILE]`
+(what `make bench` runs).
 
 Starts its own PostgreSQL (embedded under var/bench, or creates databases on BENCH_DATABASE_URL's server
 and drops them afterwards), runs the scenarios, prints a table and writes the figures as JSON.
@@ -20,7 +20,7 @@ from typing import Any
 from bench import loadgen, report, stack
 from bench.settings import Settings
 
-SCENARIOS = ("intake", "form", "pipeline", "dataset", "classifier")
+SCENARIOS = ("intake", "form", "pipeline", "dataset", "classifier", "limits", "photos")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
             from bench.scenarios import classifier
 
             steps.append(("classifier", classifier.run))
+        if "limits" in only:
+            from bench.scenarios import limits
+
+            steps.append(("limits", lambda: limits.run(server, settings)))
+        if "photos" in only:
+            from bench.scenarios import photos
+
+            steps.append(("photos", lambda: photos.run(server, settings)))
         for name, step in steps:
             try:
                 results["scenarios"].update(step())

@@ -120,6 +120,46 @@ def headline(results: dict[str, Any]) -> Figures:
             ("leave-one-out: share >= 0.6 / right there", _pair(loo.get("share_score_at_least_0_6"), loo.get("right_when_score_at_least_0_6"))),
             ("ms per text p50 / p95", _pair(ms.get("p50"), ms.get("p95"))),
         ]  # fmt: skip
+    limits = results.get("limits")
+    if limits:
+        checks, subs = limits.get("checks", {}), limits.get("submissions", {})
+        conc, own, sel = (
+            checks.get(k, {}) for k in ("hit_concurrent", "hit_concurrent_own_codes", "select_1_concurrent")
+        )
+        conns = conc.get("connections")
+        counted, off = subs.get("counted", {}), subs.get("off", {})
+        out["7 abuse limits (cost per submission)"] = [
+            ("SELECT 1 round trip p50 / p95 us", _pair(_get(checks, "select_1", "p50_us"), _get(checks, "select_1", "p95_us"))),
+            ("ratelimit.hit, 1 conn p50 / p95 us", _pair(_get(checks, "hit_serial", "p50_us"), _get(checks, "hit_serial", "p95_us"))),
+            (f"ratelimit.hit, {conns} conns one code p50 / p95 us", _pair(conc.get("p50_us"), conc.get("p95_us"))),
+            (f"ratelimit.hit, {conns} conns one code checks/s", conc.get("per_second")),
+            (f"ratelimit.hit, {conns} conns own codes p50 / p95 us", _pair(own.get("p50_us"), own.get("p95_us"))),
+            (f"ratelimit.hit, {conns} conns own codes checks/s", own.get("per_second")),
+            (f"SELECT 1, {conns} conns p50 us (round trips/s)", f"{_fmt(sel.get('p50_us'))} ({_fmt(sel.get('per_second'))})"),
+            ("POST JSON/s counted / off (wrk c=16, median)", _pair(counted.get("rate_median"), off.get("rate_median"))),
+            ("POST p50 ms counted / off", _pair(counted.get("p50_ms_median"), off.get("p50_ms_median"))),
+            ("POST p99 ms counted / off", _pair(counted.get("p99_ms_median"), off.get("p99_ms_median"))),
+            ("ratio counted / off", subs.get("ratio_counted_to_off")),
+            ("machine ms added per submission", subs.get("added_ms_per_submission")),
+            ("non-2xx counted / off", _pair(counted.get("non_2xx"), off.get("non_2xx"))),
+        ]  # fmt: skip
+    photos = results.get("photos")
+    if photos:
+        enc, one, many = (photos.get(k, {}) for k in ("reencode", "upload_serial", "upload_concurrent"))
+        sub = photos.get("submission", {})
+        plain, with2 = sub.get("without", {}), sub.get("with_2_photos", {})
+        out["8 photo path (12 MP phone JPEG with EXIF)"] = [
+            ("input MB -> stored MB (size)", f"{_fmt((enc.get('input_bytes') or 0) / 1e6)} -> {_fmt((enc.get('output_bytes') or 0) / 1e6)} ({enc.get('output_size')})"),
+            ("re-encode alone p50 / p95 ms", _pair(enc.get("p50_ms"), enc.get("p95_ms"))),
+            ("upload c=1 p50 / p95 ms", _pair(one.get("p50_ms"), one.get("p95_ms"))),
+            ("upload c=1 uploads/s", one.get("uploads_per_second")),
+            (f"upload c={many.get('concurrency')} p50 / p95 ms", _pair(many.get("p50_ms"), many.get("p95_ms"))),
+            (f"upload c={many.get('concurrency')} uploads/s", many.get("uploads_per_second")),
+            ("submit without photos p50 / p95 ms", _pair(plain.get("p50_ms"), plain.get("p95_ms"))),
+            ("submit with 2 photo_ids p50 / p95 ms", _pair(with2.get("p50_ms"), with2.get("p95_ms"))),
+            ("p50 added by 2 photos ms", sub.get("p50_added_ms")),
+            ("submissions ok without / with (photos attached)", f"{_fmt(plain.get('n'))} / {_fmt(with2.get('n'))} ({_fmt(sub.get('photos_attached'))})"),
+        ]  # fmt: skip
     return out
 
 

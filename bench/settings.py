@@ -24,6 +24,19 @@ class Settings:
     client_processes: int = 2
     hot_read_runs: int | None = None  # None: bench.hot_reads' own default
     request_timeout: float = 10  # open-loop requests, counted from their scheduled time
+    # Abuse limits: checks timed on one connection and on limit_concurrency at once; then wrk rounds of
+    # limit_ab_seconds alternating between the service counting submissions and the service without limits.
+    limit_checks: int = 5000
+    limit_concurrency: int = 16
+    limit_ab_rounds: int = 3
+    limit_ab_seconds: float = 10
+    # The photo path: re-encodes timed in-process, uploads one at a time and photo_upload_concurrency at
+    # once, and submissions with two photos interleaved with submissions without.
+    photo_reencodes: int = 20
+    photo_uploads_serial: int = 20
+    photo_uploads_concurrent: int = 60
+    photo_upload_concurrency: int = 4
+    photo_submissions: int = 200
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -43,6 +56,13 @@ class Settings:
             hot_read_runs=5,
             dataset_cases=50_000,
             dataset_months=3,
+            limit_checks=1000,
+            limit_ab_rounds=3,
+            limit_ab_seconds=4,
+            photo_reencodes=5,
+            photo_uploads_serial=6,
+            photo_uploads_concurrent=16,
+            photo_submissions=40,
         )
 
     def log(self, message: str) -> None:

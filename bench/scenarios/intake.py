@@ -38,11 +38,15 @@ class IntakeStack:
 
 
 @contextlib.contextmanager
-def intake_stack(server: stack.Server, settings: Settings) -> Iterator[IntakeStack]:
+def intake_stack(
+    server: stack.Server, settings: Settings, env_overrides: dict[str, str] | None = None
+) -> Iterator[IntakeStack]:
+    """The intake service over a fresh database with the demo loaded; ``env_overrides`` (e.g. other abuse
+    limits) are laid over stack.base_env."""
     database_url = server.create("intake")
     with stack.workdir("intake") as work:
         ports = {"intake": stack.free_port(), "routing": stack.free_port(), "supervision": stack.free_port()}
-        env = stack.base_env(database_url, work, ports)
+        env = {**stack.base_env(database_url, work, ports), **(env_overrides or {})}
         stack.cli(env, "demo")
         engine = stack.engine_for(database_url)
         with engine.connect() as conn:
