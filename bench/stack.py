@@ -158,8 +158,6 @@ def base_env(database_url: str, data_dir: Path, ports: dict[str, int]) -> dict[s
         "MINYI_LIMIT_SUBMISSIONS_PER_CODE": "1000000000/3600",
         "MINYI_LIMIT_UPLOADS_PER_ADDRESS": "1000000000/600",
         "MINYI_LIMIT_UPLOADS_PER_CODE": "1000000000/3600",
-        "MINYI_LIMIT_UPLOADS_PER_ADDRESS": "1000000000/600",
-        "MINYI_LIMIT_UPLOADS_PER_CODE": "1000000000/3600",
     }
     for name in ("TEST_DATABASE_URL", "BENCH_DATABASE_URL"):
         env.pop(name, None)
