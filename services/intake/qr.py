@@ -1,4 +1,5 @@
-"""QR symbols of intake codes: PNG for screens and printers, SVG and the bare module matrix for posters.
+"""QR symbols of intake codes: PNG for screens and printers, SVG and the bare module matrix for posters; and
+the symbol of a citizen's tracking link, drawn inside the receipt page.
 
 Every symbol uses error correction level Q (a quarter of the symbol may be lost) and a quiet zone of four
 modules: posters are photocopied, creased and stuck on uneven walls, and a URL of ~50 characters still
@@ -8,6 +9,7 @@ makes a small symbol at Q.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import qrcode
 import qrcode.constants
@@ -50,10 +52,17 @@ def qr_png(data: str, *, box_size: int = 10, size: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def qr_svg(data: str) -> bytes:
-    """A vector symbol: one path of dark runs on a white square, one unit per module; scales to any size."""
+@dataclass(frozen=True)
+class QrDrawing:
+    """A symbol to draw as SVG: one unit per module, the quiet zone included."""
+
+    side: int  # units along a side
+    path: str  # the dark runs of each row as one SVG path: only numbers and the letters M, h, v, z
+
+
+def qr_drawing(data: str) -> QrDrawing:
+    """The symbol as vector data; the receipt page draws it inside its own (escaped) markup."""
     matrix = qr_matrix(data)
-    side = len(matrix) + 2 * QUIET_ZONE
     runs: list[str] = []
     for y, row in enumerate(matrix):
         x = 0
@@ -65,11 +74,18 @@ def qr_svg(data: str) -> bytes:
             while x < len(row) and row[x]:
                 x += 1
             runs.append(f"M{start + QUIET_ZONE} {y + QUIET_ZONE}h{x - start}v1h-{x - start}z")
+    return QrDrawing(side=len(matrix) + 2 * QUIET_ZONE, path="".join(runs))
+
+
+def qr_svg(data: str) -> bytes:
+    """A vector symbol: one path of dark runs on a white square, one unit per module; scales to any size."""
+    drawing = qr_drawing(data)
+    side = drawing.side
     svg = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}" width="{side * 10}" '
         f'height="{side * 10}" shape-rendering="crispEdges">'
         f'<rect width="{side}" height="{side}" fill="#fff"/>'
-        f'<path fill="#000" d="{"".join(runs)}"/></svg>\n'
+        f'<path fill="#000" d="{drawing.path}"/></svg>\n'
     )
     return svg.encode()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -290,9 +290,20 @@ class UploadedPhotoOut(BaseModel):
 
 
 class PublicDepartment(BaseModel):
+    """A department handling the case and what it committed to (承诺)."""
+
     name: str
     role: str
     role_label: str
+    due_at: datetime | None = Field(
+        None,
+        description="Its reply deadline in force for the current round (an approved extension moves it); "
+        "null for a co-handler (协办), which answers the lead department rather than the citizen",
+    )
+    due_date: date | None = Field(None, description="due_at's date in Beijing time (Asia/Shanghai)")
+    replied_at: datetime | None = Field(
+        None, description="When it met that deadline (its first reply of the round); null while it runs"
+    )
 
 
 class TimelineEntry(BaseModel):
@@ -322,6 +333,14 @@ class PublicFeedback(BaseModel):
     at: datetime
 
 
+# The commitment (承诺) of the "four public": unlike ``deadline`` it stays once the reply came.
+_DUE_AT = (
+    "The commitment: the earliest reply deadline in force of the departments answering the citizen (lead "
+    "and separate) for the current round, met or not; null before dispatch"
+)
+_DUE_DATE = "due_at's date in Beijing time (Asia/Shanghai), as the progress page shows it"
+
+
 class PublicMainCase(BaseModel):
     """The case a merged case is handled with (并案): its public progress only, nothing of its citizen."""
 
@@ -333,6 +352,8 @@ class PublicMainCase(BaseModel):
     reporters: int = Field(description="How many citizens raised the matter: N 位群众反映")
     departments: list[PublicDepartment]
     deadline: datetime | None
+    due_at: datetime | None = Field(description=_DUE_AT)
+    due_date: date | None = Field(description=_DUE_DATE)
     timeline: list[TimelineEntry]
     replies: list[PublicReply]
 
@@ -349,9 +370,11 @@ class PublicCaseView(BaseModel):
     tier_label: str | None = Field(description="The handling commitment once dispatched, e.g. 即收周办")
     created_at: datetime
     departments: list[PublicDepartment] = Field(
-        description="Departments handling it (declined ones left out)"
+        description="Departments handling it (declined ones left out), each with its reply deadline"
     )
     deadline: datetime | None = Field(description="The earliest open reply deadline")
+    due_at: datetime | None = Field(description=_DUE_AT)
+    due_date: date | None = Field(description=_DUE_DATE)
     timeline: list[TimelineEntry]
     replies: list[PublicReply]
     can_rate: bool = Field(

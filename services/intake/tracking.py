@@ -1,16 +1,17 @@
 """The citizen's view of a case, opened with its tracking number and access key, and the citizen's rating.
 
-The view is the "four public" (四公开) subset: status, departments, deadline, public events and replies, and
-a dispatcher's question while the case waits for the citizen's answer. It never carries the submitter's name
-or phone (not even masked), the description (nor the citizen's supplements to it), decline reasons, internal
-progress notes or feedback comments.
+The view is the "four public" (四公开) subset: the commitment (departments and their reply deadlines), the
+public progress (status and public events), the result (replies), the citizen's ratings, and a dispatcher's
+question while the case waits for the citizen's answer. It never carries the submitter's name or phone (not
+even masked), the description (nor the citizen's supplements to it), decline reasons, internal progress
+notes or feedback comments.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case as sql_case
@@ -42,6 +43,7 @@ from services.workflow.actors import CITIZEN
 from services.workflow.deadlines import TIER_LABELS
 from services.workflow.errors import NotAwaitingRating
 from services.workflow.merging import MERGED_TEXT
+from shared.calendar import SHANGHAI
 from shared.db.enums import (
     GONE_ASSIGNMENT_STATUSES,
     CaseKind,
@@ -109,6 +111,7 @@ class _Progress:
     category: str | None
     departments: list[PublicDepartment]
     deadline: datetime | None
+    due_at: datetime | None
     timeline: list[TimelineEntry]
     replies: list[PublicReply]
 
@@ -119,10 +122,23 @@ async def _progress(session: AsyncSession, case: Case) -> _Progress:
         if case.category_id is not None
         else None
     )
+    # Each assignment's reply deadline in force, of its latest round: the commitment shown to the citizen.
+    reply_due = (
+        select(Deadline.assignment_id, Deadline.due_at, Deadline.met_at)
+        .where(
+            Deadline.case_id == case.id,
+            Deadline.kind == DeadlineKind.reply,
+            Deadline.superseded_at.is_(None),
+        )
+        .distinct(Deadline.assignment_id)
+        .order_by(Deadline.assignment_id, Deadline.round.desc())
+        .subquery()
+    )
     departments = (
         await session.execute(
-            select(Department.name, Assignment.role)
+            select(Department.name, Assignment.role, reply_due.c.due_at, reply_due.c.met_at)
             .join(Department, Department.id == Assignment.department_id)
+            .outerjoin(reply_due, reply_due.c.assignment_id == Assignment.id)
             .where(Assignment.case_id == case.id, Assignment.status.not_in(_GONE))
             .order_by(_ROLE_ORDER, Assignment.id)
         )
@@ -153,10 +169,19 @@ async def _progress(session: AsyncSession, case: Case) -> _Progress:
 
     seen: set[tuple[str, str]] = set()
     handling = []
-    for name, role in departments:
+    for name, role, due_at, met_at in departments:
         if (name, role) not in seen:
             seen.add((name, role))
-            handling.append(PublicDepartment(name=name, role=role, role_label=ROLE_LABELS.get(role, role)))
+            handling.append(
+                PublicDepartment(
+                    name=name,
+                    role=role,
+                    role_label=ROLE_LABELS.get(role, role),
+                    due_at=due_at,
+                    due_date=_local_date(due_at),
+                    replied_at=met_at,
+                )
+            )
     timeline = []
     for event in events:
         text, reply_class = _public_text(event)
@@ -170,10 +195,12 @@ async def _progress(session: AsyncSession, case: Case) -> _Progress:
                 department=names.get(_department_id(event.data)),
             )
         )
+    due_at = min((d.due_at for d in handling if d.due_at is not None), default=None)
     return _Progress(
         category=category,
         departments=handling,
         deadline=deadline,
+        due_at=due_at,
         timeline=timeline,
         replies=[
             PublicReply(
@@ -210,6 +237,8 @@ async def _main_view(session: AsyncSession, main: Case) -> PublicMainCase:
         reporters=await reporters(session, main.id),
         departments=progress.departments,
         deadline=progress.deadline,
+        due_at=progress.due_at,
+        due_date=_local_date(progress.due_at),
         timeline=progress.timeline,
         replies=progress.replies,
     )
@@ -254,6 +283,8 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
         created_at=case.created_at,
         departments=progress.departments,
         deadline=progress.deadline,
+        due_at=progress.due_at,
+        due_date=_local_date(progress.due_at),
         timeline=progress.timeline,
         replies=progress.replies,
         can_rate=can_rate,
@@ -272,6 +303,10 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
         merged_note=MERGED_TEXT.format(tracking_no=main.tracking_no) if main is not None else None,
         merged_into=merged_into,
     )
+
+
+def _local_date(moment: datetime | None) -> date | None:
+    return moment.astimezone(SHANGHAI).date() if moment is not None else None
 
 
 def _question(timeline: list[TimelineEntry]) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import event, func, select, update
+from starlette.requests import Request
 
 from intake_api.app import create_app
 from intake_api.rendering import _env, blank_form
@@ -151,7 +152,21 @@ def test_the_cached_blank_form_is_the_template_rendered_with_the_key():
         grids=(),
         submission_key="nonce.abc",
     )
-    for key in ("nonce.abc", "other.def"):
+    for key, size, switch in (
+        ("nonce.abc", "normal", "/c/tok?size=large"),
+        ("other.def", "large", "/c/tok?size=normal"),
+    ):
         keyed = replace(form, submission_key=key)
-        expected = _env.get_template("intake_form.html").render(form=keyed, values={}, errors={})
-        assert blank_form(keyed).body.decode() == expected
+        expected = _env.get_template("intake_form.html").render(
+            form=keyed, values={}, errors={}, large=size == "large", size_href=switch
+        )
+        scan = Request(
+            {
+                "type": "http",
+                "method": "GET",
+                "path": "/c/tok",
+                "query_string": f"size={size}".encode(),
+                "headers": [],
+            }
+        )
+        assert blank_form(scan, keyed).body.decode() == expected

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+import zxingcpp
+from PIL import Image, ImageDraw
 from sqlalchemy import func, select, update
 
 from services.intake.form_keys import issue_submission_key
 from services.intake.tracking_numbers import SHANGHAI
-from shared.db.models import Case, Category, IntakeCode
+from shared.db.enums import AssignmentRole, AssignmentStatus, DeadlineKind
+from shared.db.models import Assignment, Case, Category, Deadline, IntakeCode
 from shared.security.keys import sha256_hex
 from shared.security.pii import decrypt
+from shared.settings import get_settings
 from tests.intake_api.conftest import NAME, PHONE, case_by_tracking_no, make_replied
 
 
@@ -109,7 +114,7 @@ async def test_form_post_redirects_to_the_receipt(client, world, session):
 
     receipt = await client.get(response.headers["location"])
     assert receipt.status_code == 200
-    assert "提交成功" in receipt.text and tracking_no in receipt.text and "请保存此页面链接" in receipt.text
+    assert "提交成功" in receipt.text and tracking_no in receipt.text and "请保存此页面" in receipt.text
     assert receipt.headers["cache-control"] == "no-store"
     assert receipt.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in receipt.headers["content-security-policy"]
@@ -264,3 +269,168 @@ async def test_progress_page_with_a_wrong_key_is_a_404_page(client, world):
         f"/t/{tracking_no}/feedback", params={"k": "wrong"}, data={"rating": "satisfied"}
     )
     assert posted.status_code == 404
+
+
+async def _submitted_page(client, world, **fields: str) -> tuple[str, str]:
+    """Submits the form; answers the tracking number and the progress page's address."""
+    key = _hidden_key((await client.get(f"/c/{world.station_code.token}")).text)
+    response = await client.post(f"/c/{world.station_code.token}", data=_form(key, **fields))
+    assert response.status_code == 303, response.text
+    page = response.headers["location"].replace("&new=1", "")
+    return urlsplit(page).path.removeprefix("/t/"), page
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+async def test_the_commitment_is_public_and_nothing_personal_is(client, world, session):
+    tracking_no, page = await _submitted_page(client, world, submitter_name=NAME, submitter_phone=PHONE)
+    case = await case_by_tracking_no(session, tracking_no)
+    case.tier = "week"
+    assignments = {
+        role: Assignment(
+            jurisdiction_id=case.jurisdiction_id,
+            case_id=case.id,
+            department_id=world.departments[code].id,
+            role=role,
+            status=status,
+        )
+        for role, code, status in (
+            (AssignmentRole.lead, "urban_mgmt", AssignmentStatus.replied),
+            (AssignmentRole.separate, "environment", AssignmentStatus.accepted),
+            (AssignmentRole.co, "street_office", AssignmentStatus.pending),
+        )
+    }
+    session.add_all(assignments.values())
+    await session.flush()
+
+    def reply_deadline(role: str, due: str, **more: object) -> Deadline:
+        return Deadline(
+            jurisdiction_id=case.jurisdiction_id,
+            case_id=case.id,
+            assignment_id=assignments[role].id,
+            kind=DeadlineKind.reply,
+            starts_at=_at("2031-01-03 09:30"),
+            due_at=_at(due),
+            **more,
+        )
+
+    session.add_all(
+        [
+            # The lead's first deadline, moved by an approved extension: only the one in force is promised.
+            reply_deadline("lead", "2031-01-10 09:30", superseded_at=_at("2031-01-08 12:00")),
+            reply_deadline("lead", "2031-01-17 09:30", met_at=_at("2031-01-15 10:00")),
+            reply_deadline("separate", "2031-01-20 16:00"),
+        ]
+    )
+    await session.commit()
+
+    html = (await client.get(page)).text
+    assert "办理承诺" in html
+    assert "区城管局（主办）：2031-01-17 09:30 前答复，已于 2031-01-15 10:00 答复" in html
+    assert "区生态环境局（分办）：2031-01-20 16:00 前答复" in html
+    assert "双塔街道办事处（协办）</li>" in html  # a co-handler answers the lead, not the citizen
+    assert "<dt>办理时限</dt><dd>即收周办</dd>" in html
+    assert "<dt>答复期限</dt><dd>2031-01-17 09:30 前</dd>" in html  # kept once met: it was the promise
+    assert "2031-01-10" not in html
+    assert "办理结果" in html and "尚未答复" in html
+
+    k = parse_qs(urlsplit(page).query)["k"][0]
+    response = await client.get(f"/v1/public/cases/{tracking_no}", params={"k": k})
+    view = response.json()
+    assert [(d["name"], d["due_date"]) for d in view["departments"]] == [
+        ("区城管局", "2031-01-17"),
+        ("区生态环境局", "2031-01-20"),
+        ("双塔街道办事处", None),
+    ]
+    assert _at("2031-01-15 10:00") == datetime.fromisoformat(view["departments"][0]["replied_at"])
+    assert datetime.fromisoformat(view["due_at"]) == _at("2031-01-17 09:30")
+    assert view["due_date"] == "2031-01-17"
+    assert datetime.fromisoformat(view["deadline"]) == _at("2031-01-20 16:00")  # the one still running
+    for text in (html, response.text):
+        for secret in (PHONE, NAME, "138****5678", "张**", "小区东门的路灯"):
+            assert secret not in text, secret
+
+
+async def test_the_form_says_what_is_collected_why_who_sees_it_and_for_how_long(client, world):
+    html = (await client.get(f"/c/{world.station_code.token}")).text
+    notice = html[html.index('<section class="card" id="privacy"') :]
+    for heading in ("个人信息保护说明", "收集哪些信息", "为什么收集", "谁能看到", "保存多久"):
+        assert heading in notice
+    assert "加密保存" in notice and "138****5678" in notice and "24 个月" in notice
+    assert "去掉拍摄地点" in notice  # photos lose their GPS
+    assert '<a href="#privacy">' in html[: html.index("</form>")]  # pointed to before submitting
+
+
+async def test_the_larger_text_switch_needs_no_javascript_and_is_kept(client, world):
+    form_url = f"/c/{world.station_code.token}"
+    normal = await client.get(form_url)
+    assert '<html lang="zh-CN">' in normal.text and "set-cookie" not in normal.headers
+    assert f'<a href="{form_url}?size=large">放大字号</a>' in normal.text
+    assert "html.large{font-size:125%}" in normal.text and "font:1rem/1.6" in normal.text
+
+    large = await client.get(form_url, params={"size": "large"})
+    assert '<html lang="zh-CN" class="large">' in large.text
+    assert f'<a href="{form_url}?size=normal">标准字号</a>' in large.text
+    cookie = large.headers["set-cookie"]
+    assert cookie.startswith("minyi_text_size=large;") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+    # The cookie carries the choice through the form's post, the receipt and the progress page.
+    again = await client.get(form_url)
+    assert 'class="large"' in again.text
+    key = _hidden_key(again.text)
+    refused = await client.post(form_url, data=_form(key, description="短"))
+    assert refused.status_code == 422 and 'class="large"' in refused.text
+    assert f'<a href="{form_url}?size=normal">' in refused.text  # the form's address, not the post's
+    submitted = await client.post(form_url, data=_form(key))
+    receipt = await client.get(submitted.headers["location"])
+    assert 'class="large"' in receipt.text
+    tracking_no = urlsplit(submitted.headers["location"]).path.removeprefix("/t/")
+    k = parse_qs(urlsplit(submitted.headers["location"]).query)["k"][0]
+    switch = re.search(r'<a href="([^"]+)">标准字号</a>', receipt.text).group(1).replace("&amp;", "&")
+    assert switch == f"/t/{tracking_no}?k={k}&new=1&size=normal"  # the receipt, in normal size
+
+    back = await client.get(switch)
+    assert '<html lang="zh-CN">' in back.text and "提交成功" in back.text
+    assert 'minyi_text_size=""' in back.headers["set-cookie"]  # forgotten
+    assert '<html lang="zh-CN">' in (await client.get(f"/t/{tracking_no}", params={"k": k})).text
+
+
+async def test_the_receipt_has_a_large_number_and_a_qr_code_of_its_link(client, world):
+    key = _hidden_key((await client.get(f"/c/{world.station_code.token}")).text)
+    submitted = await client.post(f"/c/{world.station_code.token}", data=_form(key))
+    html = (await client.get(submitted.headers["location"])).text
+    tracking_no = urlsplit(submitted.headers["location"]).path.removeprefix("/t/")
+    k = parse_qs(urlsplit(submitted.headers["location"]).query)["k"][0]
+    page_url = f"{get_settings().public_url}/t/{tracking_no}?k={k}"
+    assert f'<p class="no big">{tracking_no}</p>' in html
+    assert "截图或收藏" in html and "扫描上面的二维码" in html and "输入受理编号和下面的查询码" in html
+    assert f"{get_settings().public_url}/t，" in html and f'<span class="key">{k}</span>' in html
+
+    svg = re.search(r'<svg class="qr" viewBox="0 0 (\d+) \1"[^>]*>.*?<path fill="#000" d="([^"]+)"', html)
+    assert svg is not None and 'role="img"' in svg.group(0)
+    side, scale = int(svg.group(1)), 8
+    image = Image.new("L", (side * scale, side * scale), 255)
+    draw = ImageDraw.Draw(image)
+    for x, y, w in (map(int, run) for run in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", svg.group(2))):
+        draw.rectangle([x * scale, y * scale, (x + w) * scale - 1, (y + 1) * scale - 1], fill=0)
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [page_url]
+
+    later = (await client.get(f"/t/{tracking_no}", params={"k": k})).text
+    assert "<svg" not in later and "提交成功" not in later  # the receipt is the first visit only
+
+
+async def test_the_lookup_page_finds_a_case_by_number_and_key(client, world):
+    tracking_no, page = await _submitted_page(client, world)
+    k = parse_qs(urlsplit(page).query)["k"][0]
+    blank = await client.get("/t")
+    assert blank.status_code == 200 and 'for="no"' in blank.text and 'for="k"' in blank.text
+    found = await client.get("/t", params={"no": f" {tracking_no.lower()} ", "k": f"{k} "})
+    assert found.status_code == 303 and found.headers["location"] == f"/t/{tracking_no}?k={k}"
+    assert (await client.get(found.headers["location"])).status_code == 200
+    half = await client.get("/t", params={"no": "<b>GS1</b>", "k": ""})
+    assert half.status_code == 422 and "请填写查询码" in half.text and 'id="k"' in half.text
+    assert "&lt;b&gt;GS1&lt;/b&gt;" in half.text and "<b>GS1" not in half.text
+    odd = await client.get("/t", params={"no": "../v1?x", "k": "a&b"})
+    assert odd.headers["location"] == "/t/..%2FV1%3FX?k=a%26b"  # stays a tracking page's address

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from services.workflow import SYSTEM, record_event
+from shared.calendar import SHANGHAI
 from shared.db.enums import AssignmentRole, AssignmentStatus
 from shared.db.models import Assignment, Case, Deadline, Feedback, OutboxEvent
 from tests.intake_api.conftest import NAME, PHONE, case_by_tracking_no, make_replied, submit
@@ -110,10 +111,16 @@ async def test_public_view_shows_progress_without_personal_data(client, world, s
     assert view["tracking_no"] == no and view["status"] == "received" and view["status_label"] == "已受理"
     assert view["category"] == "城市管理" and view["request_type_label"] == "建议"
     assert view["tier_label"] == "即收周办"
-    assert view["departments"] == [
-        {"name": "区城管局", "role": "lead", "role_label": "主办"},
-        {"name": "双塔街道办事处", "role": "co", "role_label": "协办"},
+    due = now + timedelta(days=5)
+    assert [{k: v for k, v in d.items() if not k.startswith("due")} for d in view["departments"]] == [
+        {"name": "区城管局", "role": "lead", "role_label": "主办", "replied_at": None},
+        {"name": "双塔街道办事处", "role": "co", "role_label": "协办", "replied_at": None},
     ]
+    lead_due, co_due = view["departments"]
+    assert datetime.fromisoformat(lead_due["due_at"]) == due  # the commitment (a co-handler has none)
+    assert lead_due["due_date"] == due.astimezone(SHANGHAI).date().isoformat()
+    assert co_due["due_at"] is None and co_due["due_date"] is None
+    assert datetime.fromisoformat(view["due_at"]) == due
     assert datetime.fromisoformat(view["deadline"]) == now + timedelta(days=5)
     assert [(e["type"], e["label"], e["text"], e["department"]) for e in view["timeline"]] == [
         ("received", "已受理", None, None),
