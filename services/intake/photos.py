@@ -48,6 +48,13 @@ def _pixels_only(image: Image.Image) -> Image.Image:
     return Image.frombytes(converted.mode, converted.size, converted.tobytes())
 
 
+def _draft_size(width: int, height: int) -> tuple[int, int]:
+    """The smallest decoded size worth asking a JPEG decoder for: 90 % of the final size, so a scale that
+    lands just under LONG_EDGE is still taken."""
+    scale = min(1.0, LONG_EDGE / max(width, height)) * 0.9
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
 def process_photo(raw: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedPhoto:
     """The cleaned photo, or PhotoTooLarge (413), PhotoTooManyPixels (413) or PhotoUnreadable (422)."""
     if len(raw) > max_bytes:
@@ -60,8 +67,9 @@ def process_photo(raw: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedPh
                 width, height = opened.size
                 if width * height > max_pixels:
                     raise PhotoTooManyPixels()
-                # A JPEG far larger than needed is decoded at a half, quarter or eighth of its size.
-                opened.draft("RGB", (LONG_EDGE, LONG_EDGE))
+                # A JPEG far larger than needed is decoded at a half, quarter or eighth of its size: a 12 MP
+                # phone photo (4000 px) at half, giving a long edge of 2000 px, a little under LONG_EDGE.
+                opened.draft("RGB", _draft_size(width, height))
                 opened.load()
                 clean = _pixels_only(ImageOps.exif_transpose(opened))
         except MinyiError:
