@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from intake_api import abuse
-from intake_api.routes import deputies, intake_codes, pages, public, stations
+from intake_api.routes import deputies, deputy_desk, intake_codes, pages, public, stations
 from services.intake.directory import Directory
 from services.intake.scans import ScanCounter
 from services.intake.tracking_numbers import TrackingNumbers
@@ -29,6 +29,9 @@ The citizen- and deputy-facing service of Minyi (民意码上通).
   (`GS20261122-0042`) and an access key; `/t/{tracking_no}?k=...` (HTML) and
   `/v1/public/cases/{tracking_no}?k=...` (JSON) show the case's public progress, without personal data,
   take the citizen's rating once the case is replied, and the detail a dispatcher asked for (补充说明).
+* **Deputies** (`Authorization: Bearer <deputy key>`): the deputy's desk under `/v1/deputy/`: the cases
+  raised through their codes, their suggestions (代表建议, joint or not) and those they co-signed; submitting a
+  suggestion, adopting a citizen's case as one, and the notices of replies. Another deputy's case is a 404.
 
 Errors: `{"error": {"code", "message", "details"}}` with Chinese messages; validation errors are 422 with one
 detail per field.
@@ -39,7 +42,7 @@ detail per field.
 RATE_LIMIT_CLEAN_SECONDS = 600.0
 
 # The routes that carry photos (an upload of one, the form with up to four) get the larger body limit.
-UPLOAD_PATHS = (r"/v1/public/codes/[^/]+/photos", r"/c/[^/]+")
+UPLOAD_PATHS = (r"/v1/public/codes/[^/]+/photos", r"/c/[^/]+", r"/v1/deputy/photos")
 
 # Scans are added to the database in batches this often (and at shutdown).
 SCAN_FLUSH_SECONDS = 1.0
@@ -92,6 +95,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             stations.router,
             deputies.router,
             intake_codes.router,
+            deputy_desk.router,
             public.router,
             pages.router,
         ],

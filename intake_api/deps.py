@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from intake_api import lookups
 from services.intake import codes, deputies, stations
+from services.intake.desk import queries as desk
+from services.intake.desk.errors import DeputyKeyWithoutDeputy
 from services.intake.directory import Directory
 from services.intake.scans import ScanCounter
 from services.intake.tracking_numbers import TrackingNumbers
@@ -38,6 +40,33 @@ async def _deputy(deputy_id: DeputyId, admin: AdminKey, session: Session) -> Dep
 async def _intake_code(code_id: IntakeCodeId, admin: AdminKey, session: Session) -> IntakeCode:
     return await codes.get_code(session, admin.jurisdiction_id, code_id)
 
+
+DeskCaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case's id")]
+_deputy_role = require_roles(Role.deputy)
+
+
+async def _deputy_key(principal: Annotated[Principal, Depends(_deputy_role)]) -> Principal:
+    """A deputy key that names its deputy (a key without one may do nothing on the desk)."""
+    if principal.deputy_id is None:
+        raise DeputyKeyWithoutDeputy()
+    return principal
+
+
+DeputyKey = Annotated[Principal, Depends(_deputy_key)]
+
+
+async def _current_deputy(key: DeputyKey, session: Session) -> Deputy:
+    return await desk.current_deputy(session, key.jurisdiction_id, key.deputy_id)
+
+
+async def _desk_case(case_id: DeskCaseId, key: DeputyKey, session: Session) -> Case:
+    assert key.deputy_id is not None  # checked by DeputyKey
+    return await desk.get_case(session, key.jurisdiction_id, key.deputy_id, case_id)
+
+
+# The deputy the key speaks for, and one of that deputy's cases (any other id is a 404).
+CurrentDeputy = Annotated[Deputy, Depends(_current_deputy)]
+DeskCase = Annotated[Case, Depends(_desk_case)]
 
 AdminStation = Annotated[Station, Depends(_station)]
 AdminDeputy = Annotated[Deputy, Depends(_deputy)]

@@ -69,6 +69,7 @@ EVENT_LABELS = {
     "supervision_changed": "人大督办",
     "follow_up": "回头看",
     "follow_up_recorded": "回头看",
+    "adopted": "人大代表转为代表建议",
 }
 
 

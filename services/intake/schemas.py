@@ -358,6 +358,18 @@ class PublicMainCase(BaseModel):
     replies: list[PublicReply]
 
 
+class PublicAdoption(BaseModel):
+    """A deputy took the citizen's case up as a suggestion (代表建议): said so, and its replies once answered."""
+
+    note: str = Field(description="e.g. 王明代表已将您反映的问题转为代表建议")
+    deputy_name: str
+    at: datetime = Field(description="When the deputy adopted it")
+    suggestion_tracking_no: str
+    suggestion_status: str
+    suggestion_status_label: str
+    replies: list[PublicReply] = Field(description="The departments' replies to the suggestion")
+
+
 class PublicCaseView(BaseModel):
     """What the citizen sees: no name, phone, description or internal notes of anybody."""
 
@@ -398,6 +410,9 @@ class PublicCaseView(BaseModel):
     )
     merged_into: PublicMainCase | None = Field(
         None, description="Set when merged: the main case's public progress and replies"
+    )
+    adoption: PublicAdoption | None = Field(
+        None, description="Set when a deputy turned the case into a suggestion: the deputy and its replies"
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.desk.public import public_adoption
 from services.intake.errors import CaseNotFound
 from services.intake.labels import (
     RATING_LABELS,
@@ -67,6 +68,7 @@ _PUBLIC_TEXT = {
     "returned": "text",
     "merged": "text",
     "unmerged": "text",
+    "adopted": "text",
 }
 _REPLY_EVENTS = frozenset({"assignment_replied", "replied"})
 # Declines are between the dispatcher and departments, even if an event were marked public by mistake.
@@ -302,6 +304,7 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
         reporters=count,
         merged_note=MERGED_TEXT.format(tracking_no=main.tracking_no) if main is not None else None,
         merged_into=merged_into,
+        adoption=await public_adoption(session, case),
     )
 
 
