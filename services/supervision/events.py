@@ -1,19 +1,24 @@
-"""What supervision does with the case events it subscribes to: it keeps the deadlines in step with the case.
+"""What supervision does with the events it subscribes to: it keeps the deadlines in step with the case, and
+writes the deputies' duty points and desk notices.
 
 Handlers read the case and its assignments as they are now, so a redelivered, late or early event leaves the
-deadlines as they should be; the inbox (shared.events.inbox) already drops exact redeliveries.
+deadlines as they should be; the inbox (shared.events.inbox) already drops exact redeliveries, and the duty
+writers' ON CONFLICT DO NOTHING makes them count once even without it. Events without a case
+(reception.recorded) have handlers of their own that read the rows the event names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision import deadlines, follow_ups, withdrawals
+from services.supervision.duty import notices, writers
 from shared.db.enums import CaseStatus
 from shared.db.models import Case
 from shared.errors import Unprocessable
@@ -22,18 +27,28 @@ from shared.events.inbox import ReceivedEvent
 log = structlog.get_logger("minyi.supervision")
 
 SUBSCRIBED_EVENTS = (
+    "case.received",
     "case.dispatched",
     "case.accepted",
     "case.declined",
     "case.replied",
+    "case.feedback",
     "case.rework",
     "case.closed",
     "case.merged",
     "case.unmerged",
     "case.rejected",
+    "case.follow_up_recorded",
+    "suggestion.submitted",
+    "reception.recorded",
 )
 
+# Keeps the case's deadlines in step; runs under the case's row lock.
 Handler = Callable[[AsyncSession, Case, datetime], Awaitable[None]]
+# Reads the case and the ids the event carries (duty points, notices); needs no lock.
+CaseListener = Callable[[AsyncSession, Case, Mapping[str, Any], datetime], Awaitable[None]]
+# An event without a case: reads the rows its payload names.
+EventHandler = Callable[[AsyncSession, Mapping[str, Any], datetime], Awaitable[None]]
 
 
 async def _dispatched(session: AsyncSession, case: Case, at: datetime) -> None:
@@ -93,25 +108,48 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+CASE_LISTENERS: dict[str, tuple[CaseListener, ...]] = {
+    "case.received": (writers.on_case_received,),
+    "case.replied": (notices.on_replied,),
+    "case.feedback": (writers.on_feedback,),
+    "case.follow_up_recorded": (writers.on_follow_up_recorded,),
+    "suggestion.submitted": (writers.on_suggestion_submitted,),
+}
+
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    "reception.recorded": writers.on_reception_recorded,
+}
+
+
 async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
     """Applies one received event; the caller has claimed its message id in the same transaction."""
+    at = event.timestamp if event.timestamp.tzinfo is not None else event.timestamp.replace(tzinfo=UTC)
+    event_handler = EVENT_HANDLERS.get(event.type)
+    if event_handler is not None:
+        await event_handler(session, event.data, at)
+        await session.flush()
+        return
     handler = HANDLERS.get(event.type)
-    if handler is None:
+    listeners = CASE_LISTENERS.get(event.type, ())
+    if handler is None and not listeners:
         log.info("event_ignored", type=event.type, message_id=event.message_id)
         return
     case_id = event.data.get("case_id")
     if not isinstance(case_id, int) or isinstance(case_id, bool):
         raise Unprocessable("事件缺少有效的 case_id")
-    # Locked like routing locks it before touching its assignments: deadline writes stamp the case's
-    # assignments (the department sync feed), so both services take the case row first and never deadlock.
-    case = (
-        await session.execute(select(Case).where(Case.id == case_id).with_for_update())
-    ).scalar_one_or_none()
+    query = select(Case).where(Case.id == case_id)
+    if handler is not None:
+        # Locked like routing locks it before touching its assignments: deadline writes stamp the case's
+        # assignments (the department sync feed), so both services take the case row first and never deadlock.
+        query = query.with_for_update()
+    case = (await session.execute(query)).scalar_one_or_none()
     if case is None:
         # Events commit with their case, so this is another database's event: nothing to do here.
         log.warning("event_for_unknown_case", type=event.type, case_id=case_id, message_id=event.message_id)
         return
-    at = event.timestamp if event.timestamp.tzinfo is not None else event.timestamp.replace(tzinfo=UTC)
-    await handler(session, case, at)
-    await deadlines.settle_co_opinions(session, case)
+    if handler is not None:
+        await handler(session, case, at)
+        await deadlines.settle_co_opinions(session, case)
+    for listener in listeners:
+        await listener(session, case, event.data, at)
     await session.flush()
