@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing.consultations import ensure_consulted
 from services.routing.errors import (
     AlreadyAccepted,
     AssignmentStateConflict,
@@ -272,11 +273,13 @@ async def _mark_case_replied(
 
 
 async def reply(session: AsyncSession, assignment: Assignment, data: ReplyIn) -> AssignmentView:
-    """答复. The case is replied once every lead and separate department still on it has replied."""
+    """答复. The case is replied once every lead and separate department still on it has replied. A deputy
+    suggestion may first need a recorded consultation with its deputy (the jurisdiction's policy)."""
     case, a = await _lock(session, assignment)
     if a.role not in ANSWERING_ROLES:
         raise WrongAssignmentRole(a.role, "答复，请提交会办意见")
     _require_accepted(a, "答复")
+    await ensure_consulted(session, case, a)
     now = datetime.now(UTC)
     answer = Reply(
         jurisdiction_id=a.jurisdiction_id,

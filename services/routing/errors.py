@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Unprocessable
 
 ROLE_LABELS = {"lead": "主办", "co": "协办", "separate": "分办"}
 ASSIGNMENT_STATUS_LABELS = {
@@ -113,3 +113,15 @@ class NoReplyDeadline(Conflict):
 class ReplyDeadlinePassed(Conflict):
     code = "reply_deadline_passed"
     message = "答复期限已过，不能再申请延期；请尽快答复，或联系督办人员"
+
+
+class NotSuggestionAnswerer(Unprocessable):
+    code = "not_suggestion_answerer"
+    message = "只有代表建议的主办或分办单位才能登记与代表的沟通"
+
+
+class ConsultationRequired(Unprocessable):
+    """The jurisdiction's policy (require_consultation): a suggestion is answered after consulting its deputy."""
+
+    code = "consultation_required"
+    message = "本建议须先与代表沟通（面商、电话或书面）并登记，方可答复"

@@ -132,7 +132,7 @@ async def test_unmatched_cases_go_to_the_fallback_unless_the_jurisdiction_queues
     assert (queued.status, queued.queue_reason) == ("received", "no_rule")
     assert (await _queue(client, world, reason="no_rule"))["items"][0]["case_id"] == queued.id
     got = await client.get("/v1/routing-settings", headers=world.auth("admin"))
-    assert got.json() == {"classify_threshold": 0.7, "queue_unmatched": True}
+    assert got.json() == {"classify_threshold": 0.7, "queue_unmatched": True, "require_consultation": False}
     assert (await client.get("/v1/routing-settings", headers=world.auth("dispatcher"))).status_code == 403
 
 

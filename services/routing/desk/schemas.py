@@ -45,11 +45,20 @@ class RoutingSettingsIn(_Input):
         description="true: a case no routing rule matches waits for a dispatcher instead of going to "
         "the fallback department"
     )
+    require_consultation: bool | None = Field(
+        None,
+        description="true: the lead (or separate) department of a deputy suggestion must record a "
+        "consultation with the deputy (面商/电话/书面, POST /v1/assignments/{id}/consultations) before its "
+        "reply is accepted; omitted: unchanged (default false)",
+    )
 
 
 class RoutingSettingsOut(BaseModel):
     classify_threshold: float
     queue_unmatched: bool
+    require_consultation: bool = Field(
+        description="A deputy suggestion is answered only after a recorded consultation with the deputy"
+    )
 
 
 # --- actions -----------------------------------------------------------------------------------------------

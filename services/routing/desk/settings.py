@@ -1,5 +1,6 @@
-"""A jurisdiction's dispatch settings: the classifier's confidence threshold and whether unmatched cases wait
-for a dispatcher. Without a row, the defaults apply."""
+"""A jurisdiction's dispatch settings: the classifier's confidence threshold, whether unmatched cases wait
+for a dispatcher, and whether a deputy suggestion is answered only after consulting its deputy. Without a
+row, the defaults apply."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ _MEMO = "minyi.routing_settings"
 class DispatchSettings:
     classify_threshold: float = DEFAULT_THRESHOLD
     queue_unmatched: bool = False
+    require_consultation: bool = False
 
 
 async def dispatch_settings(session: AsyncSession, jurisdiction_id: int) -> DispatchSettings:
@@ -30,7 +32,9 @@ async def dispatch_settings(session: AsyncSession, jurisdiction_id: int) -> Disp
             select(RoutingSettings).where(RoutingSettings.jurisdiction_id == jurisdiction_id)
         )
         memo[jurisdiction_id] = (
-            DispatchSettings(row.classify_threshold, row.queue_unmatched) if row else DispatchSettings()
+            DispatchSettings(row.classify_threshold, row.queue_unmatched, row.require_consultation)
+            if row
+            else DispatchSettings()
         )
     return memo[jurisdiction_id]
 
@@ -38,18 +42,26 @@ async def dispatch_settings(session: AsyncSession, jurisdiction_id: int) -> Disp
 async def get_settings(session: AsyncSession, jurisdiction_id: int) -> RoutingSettingsOut:
     found = await dispatch_settings(session, jurisdiction_id)
     return RoutingSettingsOut(
-        classify_threshold=found.classify_threshold, queue_unmatched=found.queue_unmatched
+        classify_threshold=found.classify_threshold,
+        queue_unmatched=found.queue_unmatched,
+        require_consultation=found.require_consultation,
     )
 
 
 async def put_settings(
     session: AsyncSession, jurisdiction_id: int, data: RoutingSettingsIn
 ) -> RoutingSettingsOut:
-    values = {"classify_threshold": data.classify_threshold, "queue_unmatched": data.queue_unmatched}
+    """Sets the settings given; ``require_consultation`` left out keeps its current value."""
+    values: dict[str, object] = {
+        "classify_threshold": data.classify_threshold,
+        "queue_unmatched": data.queue_unmatched,
+    }
+    if data.require_consultation is not None:
+        values["require_consultation"] = data.require_consultation
     await session.execute(
         pg_insert(RoutingSettings)
         .values(jurisdiction_id=jurisdiction_id, **values)
         .on_conflict_do_update(index_elements=[RoutingSettings.jurisdiction_id], set_=values)
     )
     session.info.pop(_MEMO, None)
-    return RoutingSettingsOut(**values)
+    return await get_settings(session, jurisdiction_id)
