@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
 from services.intake.codes import form_url
+from services.intake.contact.schedule import next_contact_days, rule_of, station_rule
 from services.intake.errors import IntakeCodeRevoked, NoPostersToPrint
 from services.intake.labels import DEPUTY_LEVEL_LABELS, STATION_KIND_LABELS
 from services.intake.qr import QUIET_ZONE, qr_matrix
@@ -38,9 +39,10 @@ WQY_MICROHEI = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 CID_FALLBACK = "STSong-Light"
 _EMBEDDED_NAME = "MinyiPosterCJK"
 
-# Until stations carry their own contact-day schedule (the deputies-and-stations issue), every poster
-# announces the statutory default.
+# A deputy without a station has no contact days of their own: the poster announces the statutory default.
 DEFAULT_CONTACT_DAY = "每月第二个星期日"
+# How many coming contact days a poster lists under the rule.
+POSTER_NEXT_DAYS = 3
 
 STEPS = (
     "用手机微信或相机扫描上方二维码",
@@ -58,6 +60,8 @@ class Poster:
     grids: tuple[str, ...]
     contact_day: str
     url: str
+    # Under the contact day: what a holiday does, and the next few dates.
+    contact_notes: tuple[str, ...] = ()
 
 
 # Fonts --------------------------------------------------------------------------------------------------
@@ -116,13 +120,28 @@ async def _poster(session: AsyncSession, code: IntakeCode) -> Poster:
         if station.address:
             lines.append(station.address)
     grids = await repository.station_grids_ordered(session, station.id) if station is not None else []
+    contact_day, notes = await _contact_days(session, station)
     return Poster(
         owner_name=owner_name,
         owner_lines=tuple(lines),
         grids=tuple(g.name for g in grids),
-        contact_day=DEFAULT_CONTACT_DAY,
+        contact_day=contact_day,
         url=form_url(code.token),
+        contact_notes=notes,
     )
+
+
+async def _contact_days(session: AsyncSession, station: Station | None) -> tuple[str, tuple[str, ...]]:
+    """The station's rule in force (its own, else the jurisdiction's, else the default) and a line with what a
+    holiday does and the next dates; without a station, the statutory default."""
+    if station is None:
+        return DEFAULT_CONTACT_DAY, ()
+    rule = rule_of(await station_rule(session, station))
+    days = await next_contact_days(session, station, POSTER_NEXT_DAYS)
+    note = rule.holiday_label()
+    if days:
+        note += "；近期：" + "、".join(f"{d.day.month}月{d.day.day}日" for d in days)
+    return rule.when(), (note,)
 
 
 async def code_poster(session: AsyncSession, code: IntakeCode) -> Poster:
@@ -217,6 +236,9 @@ def _draw_page(canvas: Canvas, poster: Poster, font: str) -> None:
         canvas.drawString(_MARGIN, y, "服务网格：" + "、".join(poster.grids))
         y -= 22
     canvas.drawString(_MARGIN, y, "代表接待日：" + poster.contact_day)
+    for note in poster.contact_notes:
+        y -= 22
+        canvas.drawString(_MARGIN + 12, y, note)
     y -= 34
     canvas.setFont(font, 15)
     canvas.drawString(_MARGIN, y, "三步反映问题")
