@@ -317,6 +317,7 @@ async def test_an_admin_adjusts_with_a_reason_and_never_edits(
         ({"points": 101, "reason": "太多"}, "points"),
         ({"points": -101, "reason": "太多"}, "points"),
         ({"points": 1, "reason": "以后", "occurred_at": "2099-01-01T00:00:00+08:00"}, "occurred_at"),
+        ({"points": 1, "reason": "太早", "occurred_at": "0001-01-01T00:00:00+14:00"}, "occurred_at"),
     ):
         refused = await client.post(path, json=bad, headers=world.auth("admin"))
         assert refused.status_code == 422, bad

@@ -108,6 +108,13 @@ class AdjustmentIn(_Input):
             raise ValueError("调整积分不能为 0")
         return value
 
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_range(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(f"计入时间须在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间")
+        return value
+
 
 # --- the ranking -------------------------------------------------------------------------------------------
 
