@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from intake_api import abuse
-from intake_api.routes import deputies, deputy_desk, intake_codes, pages, public, station_schedule, stations
+from intake_api.routes import (
+    deputies,
+    deputy_desk,
+    intake_codes,
+    pages,
+    public,
+    station_page,
+    station_schedule,
+    stations,
+)
 from services.intake.directory import Directory
 from services.intake.scans import ScanCounter
 from services.intake.tracking_numbers import TrackingNumbers
@@ -99,6 +108,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             station_schedule.router,
             public.router,
             pages.router,
+            station_page.router,
         ],
         engine=engine,
         extra_lifespan=_lifespan,

@@ -12,6 +12,14 @@ class StationNotFound(NotFound):
     message = "未找到该联络站"
 
 
+class StationCodeTaken(Conflict):
+    code = "station_code_taken"
+
+    def __init__(self, station_code: str) -> None:
+        message = f"公开编码“{station_code}”已被其他联络站使用，请换一个"
+        super().__init__(message, details=[{"field": "code", "message": message}])
+
+
 class DeputyNotFound(NotFound):
     code = "deputy_not_found"
     message = "未找到该代表"

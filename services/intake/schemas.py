@@ -100,8 +100,29 @@ def _not_null(label: str) -> Callable[[Any], Any]:
 # Stations -------------------------------------------------------------------------------------------------
 
 
+_STATION_CODE = re.compile(r"^[A-Za-z0-9-]{2,40}$")
+
+
+def _station_code(value: Any) -> Any:
+    if isinstance(value, str) and not _STATION_CODE.match(value.strip()):
+        raise ValueError("公开编码须为 2 至 40 位字母、数字或短横线（-），例如 GS-SHUANGTA")
+    return value.strip() if isinstance(value, str) else value
+
+
+StationCode = Annotated[
+    str,
+    Field(
+        max_length=40,
+        description="The public page's address /s/{code}: 2-40 letters, digits or dashes, unique; when left "
+        "out the station gets <jurisdiction code>-S<id>",
+    ),
+    BeforeValidator(_station_code),
+]
+
+
 class StationIn(BaseModel):
     name: Annotated[str, Field(max_length=100), text("名称", 100, required=True)]
+    code: StationCode | None = None
     kind: StationKind = Field(StationKind.station, description="home 代表之家, station 联络站, point 联络点")
     grid_codes: Annotated[list[GridCode], Field(max_length=200)] = Field(
         default_factory=list, description="Codes of the grids it serves, in order; the first is the default"
@@ -116,6 +137,7 @@ class StationPatch(BaseModel):
     """Only the fields sent change; null clears address, lat and long."""
 
     name: Annotated[str | None, Field(max_length=100), text("名称", 100, required=True)] = None
+    code: StationCode | None = None
     kind: StationKind | None = None
     grid_codes: Annotated[list[GridCode] | None, Field(max_length=200)] = None
     address: Annotated[str | None, Field(max_length=200), text("地址", 200)] = None
@@ -123,12 +145,13 @@ class StationPatch(BaseModel):
     long: Annotated[Longitude | None, Blank] = None
     active: bool | None = None
 
-    check_not_null = field_validator("kind", "grid_codes", "active", mode="before")(_not_null("此项"))
+    check_not_null = field_validator("code", "kind", "grid_codes", "active", mode="before")(_not_null("此项"))
 
 
 class StationOut(BaseModel):
     id: int
     name: str
+    code: str = Field(description="The public page's code: the page is /s/{code}")
     kind: str
     kind_label: str
     grid_codes: list[str]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
-from services.intake.errors import FieldErrors, StationNotFound
+from services.intake.errors import FieldErrors, StationCodeTaken, StationNotFound
 from services.intake.labels import STATION_KIND_LABELS
 from services.intake.schemas import StationIn, StationOut, StationPatch
 from shared.db.models import Station, station_grids
@@ -25,6 +26,7 @@ def _out(station: Station, grid_codes: list[str]) -> StationOut:
     return StationOut(
         id=station.id,
         name=station.name,
+        code=station.code,
         kind=station.kind,
         kind_label=STATION_KIND_LABELS.get(station.kind, station.kind),
         grid_codes=grid_codes,
@@ -65,8 +67,28 @@ async def _set_grids(session: AsyncSession, station_id: int, grid_ids: list[int]
         )
 
 
+async def _ensure_code_free(session: AsyncSession, code: str, own_id: int | None = None) -> None:
+    """Codes are unique across jurisdictions: /s/{code} names one station everywhere."""
+    taken = await session.scalar(select(Station.id).where(Station.code == code))
+    if taken is not None and taken != own_id:
+        raise StationCodeTaken(code)
+
+
+async def _flush_code(session: AsyncSession, code: str | None) -> None:
+    """Flushes; a code taken by a concurrent request meanwhile is the same 409, not a 500."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if code is not None and "uq_stations_code" in str(exc.orig):
+            raise StationCodeTaken(code) from exc
+        raise
+
+
 async def create_station(session: AsyncSession, jurisdiction_id: int, data: StationIn) -> StationOut:
     grid_ids = await _grid_ids(session, jurisdiction_id, data.grid_codes)
+    if data.code is not None:
+        await _ensure_code_free(session, data.code)
     station = Station(
         jurisdiction_id=jurisdiction_id,
         name=data.name,
@@ -76,8 +98,11 @@ async def create_station(session: AsyncSession, jurisdiction_id: int, data: Stat
         long=data.long,
         active=data.active,
     )
+    if data.code is not None:
+        # Left unset otherwise: the database's trigger names it, and the insert returns the name.
+        station.code = data.code
     session.add(station)
-    await session.flush()
+    await _flush_code(session, data.code)
     await _set_grids(session, station.id, grid_ids)
     return await station_out(session, station)
 
@@ -89,6 +114,9 @@ async def update_station(session: AsyncSession, station: Station, data: StationP
         if "grid_codes" in given and data.grid_codes is not None
         else None
     )
+    if "code" in given and data.code is not None and data.code != station.code:
+        await _ensure_code_free(session, data.code, station.id)
+        station.code = data.code
     if "name" in given and data.name is not None:
         station.name = data.name
     if "kind" in given and data.kind is not None:
@@ -100,7 +128,7 @@ async def update_station(session: AsyncSession, station: Station, data: StationP
             setattr(station, field, getattr(data, field))
     if grid_ids is not None:
         await _set_grids(session, station.id, grid_ids)
-    await session.flush()
+    await _flush_code(session, data.code if "code" in given else None)
     return await station_out(session, station)
 
 
