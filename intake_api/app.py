@@ -16,6 +16,7 @@ from intake_api.routes import (
     intake_codes,
     pages,
     public,
+    receptions,
     station_page,
     station_schedule,
     stations,
@@ -33,6 +34,10 @@ The citizen- and deputy-facing service of Minyi (民意码上通).
 * **Admin** (`Authorization: Bearer <admin key>`): liaison stations, deputies, and their intake codes
   (一人一码) with QR images. Everything is scoped to the key's jurisdiction; another jurisdiction's ids
   answer 404.
+* **Stations** (admin; reading also dispatchers, supervisors and deputies): contact days (联系日) from the
+  jurisdiction's rule or a station's own, with dates added or cancelled and statutory holidays handled, the
+  deputies' roster (接待计划) and reception records (接待登记, with CSV). Each station has a public page
+  `/s/{code}` (HTML) with its next contact days, the deputies receiving and its QR code.
 * **Citizens** (no key): a QR code opens the mobile form at `/c/{token}` (HTML, works without JavaScript);
   apps submit JSON to `/v1/public/codes/{token}/cases`. The answer carries a tracking number
   (`GS20261122-0042`) and an access key; `/t/{tracking_no}?k=...` (HTML) and
@@ -106,6 +111,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             intake_codes.router,
             deputy_desk.router,
             station_schedule.router,
+            receptions.router,
             public.router,
             pages.router,
             station_page.router,
