@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.demo_deputies import load_deputy_work
 from services.demo_lexicon import demo_terms
 from services.supervision.apikeys import create_api_key
 from services.supervision.tenancy import create_jurisdiction
@@ -332,9 +333,11 @@ async def load_demo(session: AsyncSession) -> DemoResult:
     await session.flush()
 
     keys: dict[str, Any] = {"jurisdiction": CODE, "departments": {}, "deputies": {}}
+    key_ids: dict[str, int] = {}
     for role in ("admin", "dispatcher", "supervisor", "integrator"):
-        _, secret = await create_api_key(session, jid, role, name=f"demo {role}")
+        row, secret = await create_api_key(session, jid, role, name=f"demo {role}")
         keys[role] = secret
+        key_ids[role] = row.id
     for code, department in departments.items():
         _, secret = await create_api_key(
             session, jid, "department", name=f"demo {department.name}", department_id=department.id
@@ -345,5 +348,11 @@ async def load_demo(session: AsyncSession) -> DemoResult:
             session, jid, "deputy", name=f"demo {deputy.name}", deputy_id=deputy.id
         )
         keys["deputies"][deputy.name] = {"deputy_id": deputy.id, "key": secret}
+
+    work = await load_deputy_work(
+        session, jid, stations, deputies, [station for _, _, station in DEPUTIES], key_ids["admin"]
+    )
+    keys["suggestions"] = work.suggestions
+    keys["adopted_case"] = work.adopted_case
 
     return DemoResult(True, jid, await _intake_tokens(session, jid), keys)
