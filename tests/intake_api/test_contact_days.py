@@ -75,8 +75,8 @@ async def test_the_default_is_the_second_sunday_postponed_off_spring_festival(cl
     assert moved["reason"] == "postponed" and moved["postponed_from"] == "2024-02-11"
     assert moved["holiday"] == "春节" and moved["reason_label"] == "因春节顺延（原定2月11日）"
     assert (moved["starts_at"], moved["ends_at"], moved["weekday_label"]) == (
-        "09:00:00",
-        "11:30:00",
+        "09:00",
+        "11:30",
         "星期日",
     )
     assert body["items"][0]["reason"] == "rule" and body["items"][0]["holiday"] is None
@@ -135,7 +135,7 @@ async def test_a_station_rule_overrides_the_jurisdictions_until_deleted(client, 
 
     body = await _schedule(client, world, world.station.id, "2026-11-01", "2026-12-31")
     assert _days(body) == ["2026-11-25", "2026-12-30"]
-    assert body["items"][0]["starts_at"] == "14:30:00" and body["rule"]["source"] == "station"
+    assert body["items"][0]["starts_at"] == "14:30" and body["rule"]["source"] == "station"
     # Another station still follows the jurisdiction.
     assert _days(await _schedule(client, world, other_id, "2026-11-01", "2026-12-31")) == [
         "2026-11-01",
@@ -214,6 +214,8 @@ async def test_bad_rules_and_ranges_are_422_in_chinese(client, world):
         ({**FIRST_SUNDAY, "weekday": 7}, "weekday"),
         ({**FIRST_SUNDAY, "ends_at": "08:00"}, "body"),
         ({**FIRST_SUNDAY, "on_holiday": "sometimes"}, "on_holiday"),
+        ({**FIRST_SUNDAY, "starts_at": "09:00:30"}, "starts_at"),
+        ({**FIRST_SUNDAY, "starts_at": "09:00+08:00"}, "starts_at"),
     ):
         response = await client.put("/v1/contact-schedule", json=body, headers=admin)
         assert response.status_code == 422, body

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from services.intake.schemas import text
 from shared.db.enums import ContactDayChangeKind, HolidayRule
@@ -29,10 +38,23 @@ def _in_bounds(value: date | None) -> date | None:
     return value
 
 
-def _naive(value: time) -> time:
+def _clock(value: time) -> time:
     if value.tzinfo is not None:
         raise ValueError("时间不带时区，按北京时间填写，例如 09:00")
+    if value.second or value.microsecond:
+        raise ValueError("时间精确到分钟，例如 09:00")
     return value
+
+
+# A time of day in Beijing, to the minute: "09:00" (JSON Schema's "time" format would demand an offset).
+ClockTime = Annotated[
+    time,
+    AfterValidator(_clock),
+    PlainSerializer(lambda value: value.strftime("%H:%M"), return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:00)?$", "examples": ["09:00"]}
+    ),
+]
 
 
 # Schedules ------------------------------------------------------------------------------------------------
@@ -51,15 +73,13 @@ class ScheduleIn(BaseModel):
 
     nth: Literal[1, 2, 3, 4, -1] = Field(description="Which one in the month: 1-4, or -1 for the last")
     weekday: int = Field(ge=0, le=6, description="0 Monday ... 6 Sunday")
-    starts_at: time = Field(description="Reception starts (Beijing time), e.g. 09:00")
-    ends_at: time = Field(description="Reception ends, after starts_at, e.g. 11:30")
+    starts_at: ClockTime = Field(description="Reception starts (Beijing time), e.g. 09:00")
+    ends_at: ClockTime = Field(description="Reception ends, after starts_at, e.g. 11:30")
     on_holiday: HolidayRule = Field(
         HolidayRule.postpone,
         description="A rule date on a statutory holiday: postpone (the same weekday a week later, again while "
         "still a holiday), skip (none that month) or keep",
     )
-
-    _check_times = field_validator("starts_at", "ends_at")(_naive)
 
     @model_validator(mode="after")
     def _hours(self) -> ScheduleIn:
@@ -79,8 +99,8 @@ class ScheduleOut(BaseModel):
     )
     nth: int
     weekday: int
-    starts_at: time
-    ends_at: time
+    starts_at: ClockTime
+    ends_at: ClockTime
     on_holiday: str
     description: str = Field(
         description="The rule in words, e.g. 每月第二个星期日 09:00-11:30，遇法定节假日顺延一周"
@@ -127,8 +147,8 @@ class RosteredDeputy(BaseModel):
 class ContactDayOut(BaseModel):
     day: date
     weekday_label: str = Field(description="星期日 …")
-    starts_at: time
-    ends_at: time
+    starts_at: ClockTime
+    ends_at: ClockTime
     reason: Literal["rule", "postponed", "added"] = Field(
         description="rule: the rule gives it; postponed: moved off a statutory holiday; added: added by hand"
     )
