@@ -110,7 +110,8 @@ def test_full_journey(stack: Stack, receiver: WebhookReceiver) -> None:
 
     # The lead department sees and works its assignment; another department gets 404 for the same id.
     listed = routing.get("/v1/assignments", headers=own).json()["items"]
-    assert [a["id"] for a in listed] == [lead["id"]]
+    assert lead["id"] in [a["id"] for a in listed]
+    assert all(a["department_id"] == lead["department_id"] for a in listed)
     assert routing.get(f"/v1/assignments/{lead['id']}", headers=other).status_code == 404
     assert routing.post(f"/v1/assignments/{lead['id']}/accept", headers=other).status_code == 404
     detail = routing.get(f"/v1/assignments/{lead['id']}", headers=own).json()
@@ -155,11 +156,17 @@ def test_full_journey(stack: Stack, receiver: WebhookReceiver) -> None:
         "case.feedback",
         "case.closed",
     ]
-    eventually(lambda: sorted(receiver.types()) == sorted(expected), timeout=40, what="all webhooks")
+
+    # (The demo's own suggestions travel meanwhile; only this case's events are counted.)
+    def ours() -> list[str]:
+        with receiver.lock:
+            bodies = [json.loads(r.body) for r in receiver.received]
+        return [b["type"] for b in bodies if b["data"].get("tracking_no") == tracking_no]
+
+    eventually(lambda: sorted(ours()) == sorted(expected), timeout=40, what="all webhooks")
     verifier = Webhook(secret)
     for item in receiver.received:
-        body = verifier.verify(item.body, item.headers)
-        assert body["data"]["tracking_no"] == tracking_no
+        verifier.verify(item.body, item.headers)  # every delivery signed, ours or the demo's
         assert PHONE.encode() not in item.body and "张三".encode() not in item.body
     # The delivery that failed once was retried under the same webhook-id.
     (failed,) = receiver.failed
