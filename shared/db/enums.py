@@ -212,6 +212,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "case.adopted",
     "suggestion.submitted",
     "reception.recorded",
+    "hotspot.detected",
 )
 
 
@@ -267,3 +268,26 @@ class DutyAction(StrEnum):
     rating_given = "rating_given"  # rated a department's reply to their suggestion
     follow_up = "follow_up"  # recorded a follow-up visit (回头看)
     adjustment = "adjustment"  # an admin's manual correction, with a reason
+
+
+class MetricDim(StrEnum):
+    """What a row of the daily metrics rollup (metric_days) is about: the whole jurisdiction, or one value
+    of one dimension (its id in ``key``; a month or week is summed from days)."""
+
+    all = "all"
+    department = "department"
+    category = "category"  # the sub-category a case was filed under (or a top level without subs)
+    top_category = "top_category"
+    committee = "committee"
+    station = "station"
+    deputy = "deputy"
+    grid = "grid"
+
+
+class HotspotStatus(StrEnum):
+    """A cluster of cases on one matter in one grid: open while cases keep coming, converted into a deputy
+    suggestion, or closed when the window passed without new cases."""
+
+    open = "open"
+    converted = "converted"
+    closed = "closed"

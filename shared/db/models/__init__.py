@@ -32,6 +32,14 @@ from shared.db.models.intake import (
 )
 from shared.db.models.key_items import KeyCheckRating, KeyCheckStage, KeyItem, KeyItemCheck
 from shared.db.models.limits import RateLimitWindow
+from shared.db.models.metrics import (
+    DashboardSession,
+    Hotspot,
+    MetricDay,
+    MetricDirtyDay,
+    MetricSettings,
+    hotspot_cases,
+)
 from shared.db.models.oversight import SupervisionChange
 from shared.db.models.photos import Photo
 from shared.db.models.routing import (
@@ -83,6 +91,7 @@ __all__ = [
     "Consultation",
     "ContactDayChange",
     "ContactSchedule",
+    "DashboardSession",
     "Deadline",
     "Department",
     "Deputy",
@@ -98,6 +107,7 @@ __all__ = [
     "FundAllocation",
     "FundSpending",
     "Grid",
+    "Hotspot",
     "InboxMessage",
     "IntakeCode",
     "Jurisdiction",
@@ -105,6 +115,9 @@ __all__ = [
     "KeyCheckStage",
     "KeyItem",
     "KeyItemCheck",
+    "MetricDay",
+    "MetricDirtyDay",
+    "MetricSettings",
     "OutboxEvent",
     "Photo",
     "RateLimitWindow",
@@ -124,6 +137,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "deputy_stations",
+    "hotspot_cases",
     "reception_cases",
     "reception_deputies",
     "station_grids",

@@ -20,6 +20,8 @@ class Photo(Base):
     __table_args__ = (
         Index("ix_photos_case_id", "case_id"),
         Index("uq_photos_upload_token_hash", "upload_token_hash", unique=True),
+        # The cleanup's scan: uploads no case took, by expiry.
+        Index("ix_photos_unattached_expiry", "expires_at", postgresql_where="case_id IS NULL"),
     )
 
     id: Mapped[int] = pk()
