@@ -159,7 +159,7 @@ async def adopt_case(
     status_code=201,
     summary="Upload a photo for a suggestion",
     description=(
-        "`multipart/form-data` with one part `file`: a JPEG, PNG or WebP photo, at most 5 MB, processed as a "
+        "`multipart/form-data` with one part `file`: a JPEG, PNG, WebP or HEIC photo, at most 5 MB, processed as a "
         "citizen's (turned upright, long edge at most 2048 px, every metadata block dropped). Answers the "
         "`photo_id` to list in a suggestion's `photo_ids` (at most 4) within an hour. The photo is filed under "
         "the deputy's own intake code: a deputy without an active code gets 422 `no_code_for_photos`."

@@ -81,7 +81,7 @@ async def submit_case(
     dependencies=[UploadLimit],
     summary="Upload a photo for a submission through an intake code",
     description=(
-        "No authentication. `multipart/form-data` with one part `file`: a JPEG, PNG or WebP photo (recognised "
+        "No authentication. `multipart/form-data` with one part `file`: a JPEG, PNG, WebP or HEIC photo (recognised "
         "by its content), at most 5 MB. The photo is re-encoded: turned upright, its long edge at most 2048 "
         "px, every metadata block (EXIF with GPS, XMP, ICC, comments) dropped. Answers the `photo_id` to list "
         "in the submission's `photo_ids` (at most 4) within an hour, on the same code. 413 for a file or an "
