@@ -18,6 +18,7 @@ from services.supervision.alarms import scan as scan_alarms
 from services.supervision.assumed_deadlines import sweep_assumed
 from services.supervision.calendar_years import missing_years
 from services.supervision.calendar_years import today as shanghai_today
+from services.supervision.hotspots.detect import detect_all as detect_hotspots
 from services.supervision.jobs import close_unrated
 from shared.db.engine import session_factory, transaction
 from shared.events.relay import Relay
@@ -139,6 +140,28 @@ async def run_photo_cleanup(
             await asyncio.wait_for(stop.wait(), timeout=settings.photo_cleanup_seconds)
 
 
+async def run_hotspot_detection(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
+    """Looks for hot spots every hotspot_seconds: opens, grows and closes them (one transaction per
+    jurisdiction; a jurisdiction another worker is scanning is skipped)."""
+    sessions = session_factory(engine)
+    while not stop.is_set():
+        try:
+            changed = await detect_hotspots(sessions, datetime.now(UTC))
+            for jurisdiction_id, done in changed.items():
+                log.info(
+                    "hotspots_detected",
+                    jurisdiction_id=jurisdiction_id,
+                    opened=done.opened,
+                    joined=done.joined,
+                    joined_by_text=done.joined_by_text,
+                    closed=done.closed,
+                )
+        except Exception:
+            log.exception("scheduled_job_failed", job="hotspots")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.hotspot_seconds)
+
+
 async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     await register_internal_subscriptions(engine, settings)
     async with Relay(engine, settings) as relay:
@@ -148,5 +171,6 @@ async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Even
             run_classifier_training(engine, settings, stop),
             run_calendar_watch(engine, stop),
             run_photo_cleanup(engine, settings, stop),
+            run_hotspot_detection(engine, settings, stop),
         )
     log.info("worker_stopped")
