@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     limit_uploads_per_code: str = "1200/3600"
     # Ratings and supplements (JSON and the pages' forms) per address, whatever the case.
     limit_case_posts_per_address: str = "20/600"
+    # Sign-in attempts on the supervisors' dashboard (/dashboard/login) per client address.
+    limit_dashboard_logins_per_address: str = "10/600"
+    # Mark the dashboard's cookies Secure even when the request reached us as http (TLS ended at a proxy);
+    # they are Secure anyway whenever the request itself is https.
+    dashboard_secure_cookies: bool = False
     # uvicorn processes `minyi up` runs for intake, the one service citizens hit at once; 0: one per core.
     intake_workers: int = 0
     tracking_block_size: int = 10

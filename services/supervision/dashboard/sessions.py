@@ -1,0 +1,140 @@
+"""The dashboard's sign-in sessions and the CSRF tokens of its forms.
+
+A browser signs in once with an API key and from then on holds only a random session token (32 bytes) in a
+cookie; the database keeps the token's SHA-256, never the token or the key. A session ends 12 hours after
+sign-in, at sign-out, or as soon as its key is revoked (checked on every request). Every form carries a CSRF
+token: an HMAC of the session token (or, before sign-in, of a random nonce in a cookie of its own) under the
+service's secret, compared in constant time; a page of another site can read neither cookie, so it cannot
+make the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.supervision.dashboard.errors import KeyRejected, RoleNotAllowed
+from shared.db.enums import Role
+from shared.db.models import ApiKey, DashboardSession
+from shared.security.apikeys import Principal, authenticate
+from shared.security.keys import sha256_hex
+from shared.settings import get_settings
+
+SESSION_LIFETIME = timedelta(hours=12)
+# last_seen_at is written at most this often: a page view is a read, not a write, most of the time.
+TOUCH_EVERY = timedelta(minutes=1)
+# Supervisors and admins see the jurisdiction, a department key its own dashboard; nobody else signs in.
+DASHBOARD_ROLES = frozenset({Role.supervisor, Role.admin, Role.department})
+TOKEN_BYTES = 32
+# A cookie longer than any token we issue is not looked up at all.
+MAX_TOKEN_CHARS = 128
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str  # for the cookie only; never stored, logged or put in a URL
+    principal: Principal
+    expires_at: datetime
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def principal_of(key: ApiKey) -> Principal:
+    return Principal(
+        key_id=key.id,
+        role=key.role,
+        jurisdiction_id=key.jurisdiction_id,
+        department_id=key.department_id,
+        deputy_id=key.deputy_id,
+    )
+
+
+async def sign_in(session: AsyncSession, api_key: str, now: datetime) -> SignedIn:
+    """A new session for a valid key of a dashboard role: 401 (KeyRejected) for an unknown or revoked key, 403
+    (RoleNotAllowed) for a deputy's, a dispatcher's or an integrator's."""
+    principal = await authenticate(session, api_key.strip())
+    if principal is None:
+        raise KeyRejected()
+    if principal.role not in DASHBOARD_ROLES:
+        raise RoleNotAllowed()
+    # The key's ended sessions go now; the rest end on their own or with the key.
+    await session.execute(
+        delete(DashboardSession).where(
+            DashboardSession.api_key_id == principal.key_id, DashboardSession.expires_at <= now
+        )
+    )
+    token = new_token()
+    expires_at = now + SESSION_LIFETIME
+    session.add(
+        DashboardSession(
+            token_hash=sha256_hex(token),
+            api_key_id=principal.key_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+    return SignedIn(token=token, principal=principal, expires_at=expires_at)
+
+
+async def current(session: AsyncSession, token: str | None, now: datetime) -> Principal | None:
+    """The caller behind a session cookie, or None: no such session, ended, or its key revoked (an ended or
+    revoked session's row is deleted on the way)."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    found = (
+        await session.execute(
+            select(DashboardSession, ApiKey)
+            .join(ApiKey, ApiKey.id == DashboardSession.api_key_id)
+            .where(DashboardSession.token_hash == sha256_hex(token))
+        )
+    ).first()
+    if found is None:
+        return None
+    row, key = found
+    if key.revoked_at is not None or row.expires_at <= now or key.role not in DASHBOARD_ROLES:
+        await session.delete(row)
+        await session.flush()
+        return None
+    if row.last_seen_at <= now - TOUCH_EVERY:
+        row.last_seen_at = now
+        await session.flush()
+    return principal_of(key)
+
+
+async def sign_out(session: AsyncSession, token: str | None) -> None:
+    if token and len(token) <= MAX_TOKEN_CHARS:
+        await session.execute(
+            delete(DashboardSession).where(DashboardSession.token_hash == sha256_hex(token))
+        )
+
+
+def _csrf(binding: str) -> str:
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, f"dashboard-csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_for_session(token: str) -> str:
+    """The CSRF token of a signed-in browser's forms (sign-out)."""
+    return _csrf(f"session:{token}")
+
+
+def csrf_for_nonce(nonce: str) -> str:
+    """The CSRF token of the sign-in form, bound to the pre-sign-in cookie's nonce."""
+    return _csrf(f"nonce:{nonce}")
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison; any text (even non-ASCII) is compared as bytes, never raises."""
+    if not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
