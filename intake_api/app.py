@@ -13,6 +13,7 @@ from intake_api import abuse
 from intake_api.routes import (
     deputies,
     deputy_desk,
+    hotspot_suggestions,
     intake_codes,
     pages,
     public,
@@ -46,6 +47,8 @@ The citizen- and deputy-facing service of Minyi (民意码上通).
 * **Deputies** (`Authorization: Bearer <deputy key>`): the deputy's desk under `/v1/deputy/`: the cases
   raised through their codes, their suggestions (代表建议, joint or not) and those they co-signed; submitting a
   suggestion, adopting a citizen's case as one, and the notices of replies. Another deputy's case is a 404.
+* **Hot spots** (deputy or supervisor key): `POST /v1/hotspots/{id}/suggestion` turns a hot spot (热点,
+  listed by supervision_api) into a deputy suggestion carrying its citizens' cases ("N 位群众反映").
 
 Errors: `{"error": {"code", "message", "details"}}` with Chinese messages; validation errors are 422 with one
 detail per field.
@@ -110,6 +113,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             deputies.router,
             intake_codes.router,
             deputy_desk.router,
+            hotspot_suggestions.router,
             station_schedule.router,
             receptions.router,
             public.router,

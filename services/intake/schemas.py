@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -382,11 +382,22 @@ class PublicMainCase(BaseModel):
 
 
 class PublicAdoption(BaseModel):
-    """A deputy took the citizen's case up as a suggestion (代表建议): said so, and its replies once answered."""
+    """A deputy suggestion (代表建议) that carries the citizen's case: the deputy adopted it (kind adopted), or
+    it was one of a hot spot's cases (kind hotspot); said so, and the suggestion's replies once answered."""
 
-    note: str = Field(description="e.g. 王明代表已将您反映的问题转为代表建议")
-    deputy_name: str
-    at: datetime = Field(description="When the deputy adopted it")
+    kind: Literal["adopted", "hotspot"] = Field(
+        "adopted",
+        description="adopted: a deputy turned this case into a suggestion; hotspot: the case went into a "
+        "suggestion together with neighbours' on the same matter (热点)",
+    )
+    note: str = Field(
+        description="e.g. 王明代表已将您反映的问题转为代表建议, or 您反映的问题与另外 4 位群众反映的问题一并形成代表建议"
+    )
+    deputy_name: str = Field(description="The suggestion's author (deputies' names are public)")
+    neighbours: int | None = Field(
+        None, description="kind hotspot: how many other citizens' cases the suggestion carries"
+    )
+    at: datetime = Field(description="When the case was linked to the suggestion")
     suggestion_tracking_no: str
     suggestion_status: str
     suggestion_status_label: str
@@ -436,6 +447,11 @@ class PublicCaseView(BaseModel):
     )
     adoption: PublicAdoption | None = Field(
         None, description="Set when a deputy turned the case into a suggestion: the deputy and its replies"
+    )
+    hotspot_suggestion: PublicAdoption | None = Field(
+        None,
+        description="Set when the case was one of a hot spot's that became a deputy suggestion: how many "
+        "neighbours' cases it carries, and its replies",
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.desk.public import public_adoption
+from services.intake.desk.public import public_adoption, public_hotspot_suggestion
 from services.intake.errors import CaseNotFound
 from services.intake.labels import (
     RATING_LABELS,
@@ -305,6 +305,7 @@ async def public_view(session: AsyncSession, case: Case) -> PublicCaseView:
         merged_note=MERGED_TEXT.format(tracking_no=main.tracking_no) if main is not None else None,
         merged_into=merged_into,
         adoption=await public_adoption(session, case),
+        hotspot_suggestion=await public_hotspot_suggestion(session, case),
     )
 
 

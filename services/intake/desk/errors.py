@@ -60,3 +60,34 @@ class NoCodeForPhotos(Unprocessable):
 
     code = "no_code_for_photos"
     message = "您名下暂无在用的一人一码，暂不能上传照片，请联系管理员生成二维码"
+
+
+class HotspotNotFound(NotFound):
+    """Unknown, another jurisdiction's, or (for a deputy) of a grid none of the deputy's stations serves."""
+
+    code = "hotspot_not_found"
+    message = "未找到该热点"
+
+
+class HotspotNotOpen(Conflict):
+    """Only an open hot spot becomes a suggestion: a converted one has its suggestion, a closed one calmed."""
+
+    code = "hotspot_not_open"
+
+    def __init__(self, status_label: str, suggestion: tuple[int, str] | None) -> None:
+        message = f"该热点当前为“{status_label}”，只有持续反映中的热点可以形成代表建议"
+        detail: dict[str, object] = {"field": "hotspot_id", "message": message}
+        if suggestion is not None:
+            message = f"该热点已形成代表建议（编号 {suggestion[1]}），不能重复转办"
+            detail = {
+                "field": "hotspot_id",
+                "message": message,
+                "suggestion_id": suggestion[0],
+                "suggestion_tracking_no": suggestion[1],
+            }
+        super().__init__(message, details=[detail])
+
+
+class HotspotWithoutEvidence(Conflict):
+    code = "hotspot_without_evidence"
+    message = "该热点中的群众反映均已不予受理，不能形成代表建议"

@@ -133,6 +133,46 @@ class SuggestionOut(BaseModel):
     )
 
 
+class HotspotSuggestionIn(BaseModel):
+    """Turning a hot spot (热点) into a deputy suggestion that carries its cases ("N 位群众反映")."""
+
+    title: _Title
+    description: Annotated[
+        str | None,
+        Field(
+            max_length=4000,
+            description="Defaults to a summary of the cluster: how many citizens raised what kind of matter "
+            "in which grid and when, counted by category (no names, phones or citizens' texts)",
+        ),
+        text("建议内容", 4000, min_length=5),
+    ] = None
+    category_code: Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description="Defaults to the cases' common category, else the hot spot's top-level category",
+        ),
+        text("问题分类", 64),
+    ] = None
+    urgency: Urgency = Urgency.normal
+    cosigner_ids: _CosignerIds = Field(default_factory=list)
+    deputy_id: DbId | None = Field(
+        None,
+        description="The author, for a supervisor's key (required then): a deputy of the jurisdiction. A "
+        "deputy's key writes in its own deputy's name (another id is refused)",
+    )
+
+    _nulls = model_validator(mode="before")(_defaults_for_nulls)
+
+
+class HotspotSuggestionOut(SuggestionOut):
+    hotspot_id: int
+    deputy_id: int = Field(description="The suggestion's author")
+    source_case_ids: list[int] = Field(
+        description="The citizens' cases it carries (suggestion_sources, kind hotspot), earliest first"
+    )
+
+
 class UploadedPhotoOut(BaseModel):
     photo_id: str = Field(description="To list in a suggestion's photo_ids within the hour")
     expires_at: datetime = Field(description="Attach it before this time")
