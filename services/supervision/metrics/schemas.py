@@ -95,3 +95,38 @@ class MetricsResult(BaseModel):
     )
     rows: list[MetricsRow]
     total: MetricsRow = Field(description="The same filters, not grouped")
+
+
+# --- settings ---------------------------------------------------------------------------------------------
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WeightsIn(_Input):
+    response: int = Field(ge=0, le=100, description="响应率 (on-time accept) weight, percent")
+    resolution: int = Field(ge=0, le=100, description="解决率 (A-class replies) weight, percent")
+    satisfaction: int = Field(ge=0, le=100, description="满意率 weight, percent")
+
+
+class WeightsOut(BaseModel):
+    response: int
+    resolution: int
+    satisfaction: int
+
+
+class MetricSettingsIn(_Input):
+    ranking_min_sample: int | None = Field(
+        default=None, ge=1, le=100000, description="Rank a department only with this many dispatched cases"
+    )
+    weights: WeightsIn | None = Field(default=None, description="All three, summing to 100")
+    hotspot_min_cases: int | None = Field(default=None, ge=2, le=10000)
+    hotspot_window_days: int | None = Field(default=None, ge=1, le=90)
+
+
+class MetricSettingsOut(BaseModel):
+    ranking_min_sample: int = Field(description="Departments with fewer dispatched cases show 样本不足")
+    weights: WeightsOut = Field(description="The 12345 triple's weights in percent (sum 100)")
+    hotspot_min_cases: int = Field(description="A hot spot: at least this many cases ...")
+    hotspot_window_days: int = Field(description="... of one category in one grid within this many days")
