@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-# The drawing's own units; the SVG scales to its container (width 100%), so these only fix proportions.
-WIDTH = 360
+# The drawing's own units; the SVG scales to its column (width 100%, at most 25rem), so that its text stays
+# close to 13 px on a 390 px phone and a little larger on a desktop.
+WIDTH = 320
 FONT = 13
-LABEL_CHARS = 16  # a longer label is cut with an ellipsis (the table under the chart shows it whole)
+AXIS_FONT = 11
 INK = "#1f2328"
 MUTED = "#57606a"
 TRACK = "#eaeef2"
@@ -56,8 +57,21 @@ def _fmt(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _cut(label: str, chars: int = LABEL_CHARS) -> str:
-    return label if len(label) <= chars else label[: chars - 1] + "…"
+def text_width(content: str) -> float:
+    """An estimate of the drawn width: a CJK character (or a full-width sign) is a square, others ~0.6 of it."""
+    return sum(FONT if ord(ch) > 0x2E7F else FONT * 0.6 for ch in content)
+
+
+def _cut(label: str, width: float) -> str:
+    """The label, cut with an ellipsis to fit ``width`` (the table beside the chart shows it whole)."""
+    if text_width(label) <= width:
+        return label
+    kept = ""
+    for ch in label:
+        if text_width(kept + ch + "…") > width:
+            break
+        kept += ch
+    return kept + "…"
 
 
 def percent(numerator: int, denominator: int) -> str:
@@ -81,10 +95,17 @@ def _svg(chart_id: str, title: str, description: str, height: float, body: Seque
 
 
 def _text(
-    x: float, y: float, content: str, *, anchor: str = "start", fill: str = INK, bold: bool = False
+    x: float,
+    y: float,
+    content: str,
+    *,
+    anchor: str = "start",
+    fill: str = INK,
+    bold: bool = False,
+    size: int | None = None,
 ) -> str:
-    weight = ' font-weight="600"' if bold else ""
-    return f'<text x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="{anchor}" fill="{fill}"{weight}>{escape(content)}</text>'
+    extra = (' font-weight="600"' if bold else "") + (f' font-size="{size}"' if size else "")
+    return f'<text x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>{escape(content)}</text>'
 
 
 def _empty(chart_id: str, title: str) -> Markup:
@@ -102,7 +123,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, scale: float | 
     body: list[str] = []
     for index, bar in enumerate(bars):
         y = index * row
-        body.append(_text(0, y + 16, _cut(bar.label)))
+        body.append(_text(0, y + 16, _cut(bar.label, WIDTH - text_width(bar.text) - FONT)))
         body.append(_text(WIDTH, y + 16, bar.text, anchor="end", fill=MUTED if bar.value is None else INK))
         body.append(f'<rect class="track" x="0" y="{y + 24}" width="{WIDTH}" height="14" fill="{TRACK}"/>')
         if bar.value is not None and math.isfinite(bar.value) and top > 0:
@@ -139,7 +160,7 @@ def _marker(shape: str, x: float, y: float, colour: str) -> str:
 
 def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series]) -> Markup:
     """Lines over the ``labels`` (weeks), one per series, on a y axis from 0 to a round maximum; a legend on
-    top names each series with its dash and marker. At most seven x labels are written."""
+    top names each series with its dash and marker. At most six x labels are written."""
     if not labels or not series:
         return _empty(chart_id, title)
     left, right, legend, top_pad, bottom = 34.0, 8.0, 24.0, 10.0, 26.0
@@ -166,17 +187,18 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
         body.append(_marker(shape, legend_x + 11, 12, colour))
         body.append(_text(legend_x + 26, 16, s.name))
         legend_x += 26 + FONT * len(s.name) + 14
-    for fraction in (0.0, 0.5, 1.0):
+    # Counts are whole: the middle line only where it falls on a whole number.
+    for fraction in (0.0, 0.5, 1.0) if y_max % 2 == 0 else (0.0, 1.0):
         y = base - plot_h * fraction
         body.append(
             f'<line x1="{_fmt(left)}" y1="{_fmt(y)}" x2="{WIDTH - right}" y2="{_fmt(y)}" stroke="{TRACK}"/>'
         )
         tick = y_max * fraction
-        body.append(_text(left - 4, y + 4, f"{tick:g}", anchor="end", fill=MUTED))
-    every = max(1, math.ceil(len(labels) / 7))
+        body.append(_text(left - 4, y + 4, f"{tick:g}", anchor="end", fill=MUTED, size=AXIS_FONT))
+    every = max(1, math.ceil(len(labels) / 6))
     for i, label in enumerate(labels):
         if i % every == 0:
-            body.append(_text(x_at(i), base + 18, label, anchor="middle", fill=MUTED))
+            body.append(_text(x_at(i), base + 18, label, anchor="middle", fill=MUTED, size=AXIS_FONT))
     for s, (colour, dash, shape) in zip(series, SERIES_STYLES, strict=False):
         points = " ".join(f"{_fmt(x_at(i))},{_fmt(y_at(v))}" for i, v in enumerate(s.values))
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
