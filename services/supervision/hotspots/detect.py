@@ -114,7 +114,9 @@ _CLOSE_QUIET = text(
 )
 
 
-async def _open(session: AsyncSession, jurisdiction_id: int, group: Any, now: datetime) -> int | None:
+async def _open(
+    session: AsyncSession, jurisdiction_id: int, jurisdiction: str, group: Any, now: datetime
+) -> int | None:
     """A new open hot spot of the group, with ``hotspot.detected``; None if one is open already."""
     case_ids: list[int] = list(group.case_ids)
     hotspot_id: int | None = await session.scalar(
@@ -157,7 +159,7 @@ async def _open(session: AsyncSession, jurisdiction_id: int, group: Any, now: da
         case_id=None,
         payload={
             "hotspot_id": hotspot_id,
-            "jurisdiction": await jurisdiction_code(session, jurisdiction_id),
+            "jurisdiction": jurisdiction,
             "grid_code": codes.grid_code,
             "category_code": codes.category_code,
             "case_count": len(case_ids),
@@ -187,12 +189,13 @@ async def detect(session: AsyncSession, jurisdiction_id: int, now: datetime) -> 
             "min_cases": settings.min_cases,
         },
     )
+    jurisdiction = await jurisdiction_code(session, jurisdiction_id)
     for group in groups.all():
         if group.hotspot_id is not None:
             await join_cases(session, group.hotspot_id, list(group.case_ids), group.first_at, group.last_at)
             done.joined += len(group.case_ids)
             continue
-        opened = await _open(session, jurisdiction_id, group, now)
+        opened = await _open(session, jurisdiction_id, jurisdiction, group, now)
         if opened is not None:
             done.opened.append(opened)
     done.joined_by_text = await similar.join_similar(session, jurisdiction_id, since, now)
