@@ -337,3 +337,23 @@ async def test_listing_for_staff_and_the_deputies_of_the_grid(client, session, w
     assert [h["id"] for h in first_page["items"]] == [g3_spot.id, g2_spot.id]
     rest = await client.get(f"/v1/hotspots?limit=2&cursor={first_page['next_cursor']}", headers=staff)
     assert ids(rest) == [g1_spot.id] and rest.json()["next_cursor"] is None
+
+
+async def test_a_converted_hot_spot_names_its_suggestion(client, session, world):
+    await _cases(session, world, 5)
+    await session.commit()
+    await _detect(session, world)
+    (hotspot,) = await _hotspots(session)
+    suggestion = await _case(session, world, kind="deputy_suggestion", deputy_id=world.deputy.id)
+    hotspot.status, hotspot.suggestion_id, hotspot.converted_at = "converted", suggestion.id, NOW
+    await session.commit()
+
+    response = await client.get("/v1/hotspots?status=converted", headers=world.auth("deputy"))
+    (item,) = response.json()["items"]
+    assert item["suggestion"] == {"id": suggestion.id, "tracking_no": suggestion.tracking_no}
+    assert (item["status"], item["status_label"]) == ("converted", "已形成代表建议")
+    # Its cases stay its own: the next run neither moves them nor opens another hot spot with them.
+    await _case(session, world, ago=timedelta(minutes=1))
+    await session.commit()
+    await _detect(session, world)
+    assert [h.id for h in await _hotspots(session)] == [hotspot.id]
