@@ -8,9 +8,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import worker
+from services.supervision.hotspots import detect as detect_module
 from services.supervision.hotspots.detect import detect, detect_all
 from shared.db.engine import session_factory
 from shared.db.models import (
@@ -256,13 +258,24 @@ async def test_the_worker_job_detects_at_start(engine, session, world):
     assert len(await _hotspots(session)) == 1
 
 
-async def test_detect_all_covers_every_jurisdiction(engine, session, world):
+async def test_detect_all_covers_every_jurisdiction_whatever_befalls_one(engine, session, world, monkeypatch):
     other = await build_world(session, code="XC", name="相城区")
     await _cases(session, world, 5)
     await _cases(session, other, 5)
     await session.commit()
+    real = detect_module.detect
+
+    async def failing_first(session: AsyncSession, jurisdiction_id: int, now: datetime):
+        if jurisdiction_id == world.jurisdiction.id:
+            raise OperationalError("SELECT", {}, Exception("lock timeout"))
+        return await real(session, jurisdiction_id, now)
+
+    monkeypatch.setattr(detect_module, "detect", failing_first)
     changed = await detect_all(session_factory(engine), NOW)
-    assert set(changed) == {world.jurisdiction.id, other.jurisdiction.id}
+    assert set(changed) == {other.jurisdiction.id}
+    monkeypatch.setattr(detect_module, "detect", real)
+    changed = await detect_all(session_factory(engine), NOW)
+    assert set(changed) == {world.jurisdiction.id}
 
 
 # --- GET /v1/hotspots -----------------------------------------------------------------------------------

@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.supervision.hotspots import similar
@@ -41,6 +43,8 @@ from services.workflow import jurisdiction_code
 from shared.db.enums import HotspotStatus
 from shared.db.models import Category, Grid, Hotspot, Jurisdiction, MetricSettings, hotspot_cases
 from shared.events.outbox import emit
+
+log = structlog.get_logger("minyi.hotspots")
 
 EVENT_TYPE = "hotspot.detected"
 # metric_settings' own defaults, for a jurisdiction without a row.
@@ -212,8 +216,13 @@ async def detect_all(sessions: async_sessionmaker[AsyncSession], now: datetime) 
         ids = list((await session.execute(select(Jurisdiction.id).order_by(Jurisdiction.id))).scalars())
     changed: dict[int, Detection] = {}
     for jurisdiction_id in ids:
-        async with sessions() as session, session.begin():
-            done = await detect(session, jurisdiction_id, now)
+        try:
+            async with sessions() as session, session.begin():
+                done = await detect(session, jurisdiction_id, now)
+        except SQLAlchemyError:
+            # One jurisdiction's trouble (a lock timeout behind a long conversion) never holds up the others.
+            log.exception("hotspot_detection_failed", jurisdiction_id=jurisdiction_id)
+            continue
         if done:
             changed[jurisdiction_id] = done
     return changed
