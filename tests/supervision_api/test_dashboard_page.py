@@ -400,3 +400,20 @@ def test_periods_cover_the_days_up_to_today() -> None:
         date(2026, 2, 2),
         date(2026, 2, 9),
     ]
+
+
+async def test_the_overdue_count_stops_at_its_cap(
+    session: AsyncSession, world: World, known: Known, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scope = panels.Scope(world.jurisdiction.id)
+    now = datetime.now(UTC)
+    assert (await panels.overdue_replies(session, scope, now)).total == 1
+    extra = await dispatched_case(session, world, at=now - timedelta(days=10))
+    await _deadline(
+        session, extra, await assignment_of(session, extra, world.departments["urban_mgmt"].id), now
+    )
+    monkeypatch.setattr(panels, "COUNT_CAP", 1)
+    overdue = await panels.overdue_replies(session, scope, now + timedelta(seconds=1))
+    assert (overdue.total, overdue.capped, len(overdue.rows)) == (1, True, 2)
+    # Worst first: the one three days past due before the one just due.
+    assert [row.tracking_no for row in overdue.rows] == [known.c2.tracking_no, extra.tracking_no]

@@ -115,6 +115,21 @@ async def test_a_session_ends_after_twelve_hours(
     assert await _sessions(session) == []
 
 
+async def test_ended_sessions_are_cleared_at_the_next_sign_in(
+    app: FastAPI, client: httpx.AsyncClient, world: World, session: AsyncSession
+) -> None:
+    await signed_in(client, world.keys["admin"])
+    await session.execute(
+        update(DashboardSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    await session.commit()
+    async with client_for(app) as other:
+        await signed_in(other, world.keys["supervisor"])
+    [row] = await _sessions(session)
+    key_row = await session.scalar(select(ApiKey).where(ApiKey.id == row.api_key_id))
+    assert key_row is not None and key_row.role == "supervisor"
+
+
 async def test_last_seen_is_written_at_most_once_a_minute(
     client: httpx.AsyncClient, world: World, session: AsyncSession
 ) -> None:

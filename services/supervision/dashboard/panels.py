@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision import calendar_years
@@ -38,6 +39,8 @@ from shared.db.models import (
 )
 
 LIST_LIMIT = 20
+# Lists count their rows up to this many (a jurisdiction with a backlog says "1000 项以上" without counting it all).
+COUNT_CAP = 1000
 KEY_ITEM_LIMIT = 50
 # From this day of the year on, next year's working-day calendar must be there (the State Council publishes
 # it in November or December; deadlines set from October may already reach into January).
@@ -74,7 +77,8 @@ class OverdueRow:
 @dataclass(frozen=True)
 class Overdue:
     rows: list[OverdueRow]
-    total: int
+    total: int  # at most COUNT_CAP
+    capped: bool  # there are more than COUNT_CAP
 
 
 async def overdue_replies(session: AsyncSession, scope: Scope, now: datetime) -> Overdue:
@@ -101,7 +105,7 @@ async def overdue_replies(session: AsyncSession, scope: Scope, now: datetime) ->
         .where(*conditions)
     )
     rows = await session.execute(joined.order_by(Deadline.due_at, Deadline.id).limit(LIST_LIMIT))
-    total = await session.scalar(select(func.count()).select_from(joined.subquery()))
+    total = await _capped_count(session, joined)
     return Overdue(
         rows=[
             OverdueRow(
@@ -112,8 +116,15 @@ async def overdue_replies(session: AsyncSession, scope: Scope, now: datetime) ->
             )
             for tracking_no, department, due_at in rows
         ],
-        total=total or 0,
+        total=min(total, COUNT_CAP),
+        capped=total > COUNT_CAP,
     )
+
+
+async def _capped_count(session: AsyncSession, query: Select[Any]) -> int:
+    """The query's rows counted up to COUNT_CAP + 1."""
+    found = await session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery()))
+    return found or 0
 
 
 @dataclass(frozen=True)
