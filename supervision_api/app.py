@@ -14,6 +14,7 @@ from shared.web.app import create_service_app
 from supervision_api.routes import (
     api_keys,
     calendar,
+    case_exports,
     cases,
     dashboard,
     deputy_feedback,
@@ -25,6 +26,7 @@ from supervision_api.routes import (
     hotspots,
     internal,
     key_supervision,
+    metrics,
     ops,
     photos,
     sla_policies,
@@ -55,6 +57,7 @@ def create_app(
         description=DESCRIPTION,
         routers=[
             cases.router,
+            case_exports.router,
             deputy_feedback.router,
             photos.router,
             extension_requests.router,
@@ -63,6 +66,7 @@ def create_app(
             follow_ups.router,
             duty_points.router,
             key_supervision.router,
+            metrics.router,
             hotspots.router,
             calendar.router,
             sla_policies.router,

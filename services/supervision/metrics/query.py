@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.errors import FieldInvalid
 from services.supervision.metrics.errors import DepartmentOutOfScope, UnknownFilter
-from services.supervision.metrics.facts import DIM_COLUMNS, FactScope, day_range, fact_ctes, sums
+from services.supervision.metrics.facts import (
+    DIM_COLUMNS,
+    FactScope,
+    day_range,
+    fact_ctes,
+    sums,
+    without_jit,
+)
 from services.supervision.metrics.labels import (
     period_key,
     period_label,
@@ -167,6 +174,7 @@ async def _fact_counts(
     params: dict[str, Any] = {}
     ctes = fact_ctes(resolved.scope(jurisdiction_id, now), (mode,), params)
     group = _group_expression(resolved.group_by, None)
+    await without_jit(session)
     sql = f"{ctes}\nSELECT {group} AS grp, {sums()} FROM {mode}_rows GROUP BY grp"
     return _by_group(await session.execute(text(sql), params))
 

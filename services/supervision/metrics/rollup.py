@@ -18,7 +18,14 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.supervision.metrics.facts import CASE_DIMS, FactScope, day_range, fact_ctes, sums
+from services.supervision.metrics.facts import (
+    CASE_DIMS,
+    FactScope,
+    day_range,
+    fact_ctes,
+    sums,
+    without_jit,
+)
 from shared.db.engine import transaction
 from shared.db.models.metrics import METRIC_COUNTS
 
@@ -111,6 +118,7 @@ async def recompute_day(session: AsyncSession, jurisdiction_id: int, day: date, 
     start, end = day_range(day, day)
     params: dict[str, Any] = {}
     sql = _insert_sql(FactScope(jurisdiction_id=jurisdiction_id, start=start, end=end, now=now), params)
+    await without_jit(session)
     await session.execute(text(sql), params)
 
 

@@ -130,3 +130,30 @@ class MetricSettingsOut(BaseModel):
     weights: WeightsOut = Field(description="The 12345 triple's weights in percent (sum 100)")
     hotspot_min_cases: int = Field(description="A hot spot: at least this many cases ...")
     hotspot_window_days: int = Field(description="... of one category in one grid within this many days")
+
+
+# --- traced cases -----------------------------------------------------------------------------------------
+
+
+class TracedDepartment(BaseModel):
+    id: int
+    name: str
+    role: str = Field(description="lead, co or separate")
+    status: str = Field(description="The assignment's status")
+
+
+class TracedCase(BaseModel):
+    id: int
+    tracking_no: str
+    status: str
+    kind: str
+    category_code: str | None
+    category_name: str | None
+    departments: list[TracedDepartment] = Field(
+        description="Departments handling it (declined ones left out)"
+    )
+    received_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    replied_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    count: int = Field(description="Its share of the count: 1, or its number of assignments for those counts")
