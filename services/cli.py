@@ -31,7 +31,9 @@ apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar (see docs/calendar.md).", no_args_is_help=True)
 app.add_typer(jurisdiction_app, name="jurisdiction")
 app.add_typer(apikey_app, name="apikey")
+metrics_app = typer.Typer(help="The metrics rollup (see docs/metrics.md).", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(metrics_app, name="metrics")
 
 APPS = {
     "intake": "intake_api.app:create_app",
@@ -186,6 +188,42 @@ def apikey_create(
             raise typer.Exit(1) from exc
     typer.echo(f"{role} key for {jurisdiction} (shown once, store it now):")
     typer.echo(secret)
+
+
+@metrics_app.command("rebuild")
+def metrics_rebuild(
+    jurisdiction: Annotated[str | None, typer.Option(help="Jurisdiction code (default: all)")] = None,
+) -> None:
+    """Recompute every day of the metrics rollup now (an existing database, a taxonomy change)."""
+    from sqlalchemy import select
+
+    from services.supervision.metrics.rollup import rebuild
+    from shared.db.engine import build_engine, transaction
+    from shared.db.models import Jurisdiction
+
+    async def run() -> tuple[int, int]:
+        engine = build_engine(pool_size=2)
+        try:
+            jid = None
+            if jurisdiction is not None:
+                async with transaction(engine) as session:
+                    jid = await session.scalar(
+                        select(Jurisdiction.id).where(Jurisdiction.code == jurisdiction)
+                    )
+                if jid is None:
+                    raise typer.BadParameter(f"no jurisdiction with code {jurisdiction}")
+            result = await rebuild(engine, jid)
+            return result.days, result.failed
+        finally:
+            await engine.dispose()
+
+    with database():
+        days, failed = asyncio.run(run())
+    typer.echo(
+        f"metrics rollup rebuilt: {days} days" + (f", {failed} failed (marked again)" if failed else "")
+    )
+    if failed:
+        raise typer.Exit(1)
 
 
 @calendar_app.command("import")

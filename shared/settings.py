@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     photo_max_pixels: int = 50_000_000
     # How often the worker deletes expired uploads no case took (rows and files).
     photo_cleanup_seconds: float = 600.0
+    # How often the worker recomputes the days of the metrics rollup that case events marked stale.
+    metrics_refresh_seconds: float = 5.0
     # How often the worker looks for hot spots (热点): cases clustering by grid and category.
     hotspot_seconds: float = 60.0
 
