@@ -236,7 +236,7 @@ async def test_other_roles_cannot_sign_in(
     assert await _sessions(session) == []
 
 
-@pytest.mark.parametrize("key", ["", "mk_nothing_here", "不是密钥"])
+@pytest.mark.parametrize("key", ["", "mk_nothing_here", "不是密钥", "mk_\x00_x", "mk_" + "a" * 5000])
 async def test_a_wrong_key_is_a_401_page(
     client: httpx.AsyncClient, world: World, session: AsyncSession, key: str
 ) -> None:

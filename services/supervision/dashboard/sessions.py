@@ -34,6 +34,7 @@ DASHBOARD_ROLES = frozenset({Role.supervisor, Role.admin, Role.department})
 TOKEN_BYTES = 32
 # A cookie longer than any token we issue is not looked up at all.
 MAX_TOKEN_CHARS = 128
+MAX_KEY_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,11 @@ def principal_of(key: ApiKey) -> Principal:
 async def sign_in(session: AsyncSession, api_key: str, now: datetime) -> SignedIn:
     """A new session for a valid key of a dashboard role: 401 (KeyRejected) for an unknown or revoked key, 403
     (RoleNotAllowed) for a deputy's, a dispatcher's or an integrator's."""
-    principal = await authenticate(session, api_key.strip())
+    key = api_key.strip()
+    # Our keys are short printable ASCII; anything else is no key (and never reaches the database).
+    principal = None
+    if 0 < len(key) <= MAX_KEY_CHARS and key.isascii() and key.isprintable():
+        principal = await authenticate(session, key)
     if principal is None:
         raise KeyRejected()
     if principal.role not in DASHBOARD_ROLES:
