@@ -160,7 +160,8 @@ async def refresh(
     settle_seconds: float = SETTLE_SECONDS,
 ) -> RefreshResult:
     """One run of the job: marks the days whose reply deadlines lapsed in (lapsed_since, now], then takes and
-    recomputes marked days until none is left. ``now``: the moment reply deadlines are judged at."""
+    recomputes marked days, batch after batch, until a batch comes back short. ``now``: the moment reply
+    deadlines are judged at."""
     result = RefreshResult()
     moment = now or datetime.now(UTC)
     if lapsed_since is not None:
@@ -188,7 +189,9 @@ async def refresh(
             async with transaction(engine) as session:
                 await mark_days(session, again)
         result.failed += len(failed)
-        if failed or not settled:
+        # A short batch drained the marks: days marked since (today's, on a busy system, again and again)
+        # wait for the next run rather than keeping this one going.
+        if failed or not settled or len(taken) < TAKE_BATCH:
             return result
 
 
