@@ -129,27 +129,21 @@ rep AS (
     FROM replies r JOIN base ON base.id = r.case_id
     GROUP BY r.case_id, r.assignment_id
 ),
-dl AS (
-    SELECT d.assignment_id,
-        max(d.due_at) FILTER (WHERE d.kind = 'accept') AS accept_due,
-        max(d.due_at) FILTER (WHERE d.kind = 'reply') AS reply_due
-    FROM deadlines d JOIN base ON base.id = d.case_id
-    WHERE d.kind IN ('accept', 'reply') AND d.round = 0 AND d.superseded_at IS NULL
-        AND d.assignment_id IS NOT NULL
-    GROUP BY d.assignment_id
-),
 asg AS (
     SELECT a.case_id, a.department_id,
         (a.role IN ('lead', 'separate') AND a.status NOT IN ('declined', 'withdrawn')) AS answering,
         a.status = 'declined' AS declined,
-        COALESCE(a.accepted_at <= dl.accept_due, false) AS accepted_on_time,
-        dl.reply_due,
+        COALESCE(a.accepted_at <= acc.due_at, false) AS accepted_on_time,
+        rdl.due_at AS reply_due,
         COALESCE(rep.first_any, a.replied_at) AS first_any,
         COALESCE(rep.first0, CASE WHEN base.rework_round = 0 THEN a.replied_at END) AS first0,
         COALESCE(rep.any_a, false) AS any_a
     FROM assignments a
     JOIN base ON base.id = a.case_id
-    LEFT JOIN dl ON dl.assignment_id = a.id
+    LEFT JOIN deadlines acc ON acc.assignment_id = a.id AND acc.kind = 'accept' AND acc.round = 0
+        AND acc.superseded_at IS NULL
+    LEFT JOIN deadlines rdl ON rdl.assignment_id = a.id AND rdl.kind = 'reply' AND rdl.round = 0
+        AND rdl.superseded_at IS NULL
     LEFT JOIN rep ON rep.assignment_id = a.id
     WHERE a.status <> 'withdrawn'
 ),
