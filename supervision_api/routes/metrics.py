@@ -5,7 +5,7 @@ department key sees only its own department."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from services.supervision.metrics.query import MetricsQuery, MetricsResult, metr
 from services.supervision.metrics.schemas import MetricSettingsIn, MetricSettingsOut, TracedCase
 from shared.db.enums import CaseKind, Role
 from shared.db.ids import MAX_ID
+from shared.db.models.metrics import METRIC_COUNTS
 from shared.security.apikeys import Principal
 from shared.web.auth import require_roles
 from shared.web.pagination import Page
@@ -151,6 +152,7 @@ MetricName = Literal[
     "closed",
     "rated",
     "satisfied",
+    "basically_satisfied",
     "unrated",
     "reworked",
     "resolved",
@@ -160,6 +162,8 @@ MetricName = Literal[
     "accepted_on_time",
     "declined",
 ]
+# The route's enumeration (for the OpenAPI document) is the rollup's counts, no more and no less.
+assert set(MetricName.__args__) == set(METRIC_COUNTS)
 
 
 @router.get(

@@ -241,7 +241,8 @@ async def test_the_panels_show_the_known_numbers(
     satisfaction = _section(html, "satisfaction")
     assert "50.0%" in satisfaction
     assert _cells(satisfaction) == [
-        ["满意（含基本满意）", "1", "33.3%"],
+        ["满意", "1", "33.3%"],
+        ["基本满意", "0", "0.0%"],
         ["不满意", "1", "33.3%"],
         ["未评价（已办结）", "1", "33.3%"],
     ]

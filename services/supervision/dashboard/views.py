@@ -244,9 +244,15 @@ def _funnel(total: MetricsRow) -> tuple[Markup, list[ShareRow]]:
 def _satisfaction(total: MetricsRow) -> tuple[Markup, list[ShareRow], str]:
     counts = total.counts
     satisfied = counts.get("satisfied", 0)
+    basically = counts.get("basically_satisfied", 0)
     dissatisfied = max(0, counts.get("rated", 0) - satisfied)
     unrated = counts.get("unrated", 0)
-    parts = [("满意（含基本满意）", satisfied), ("不满意", dissatisfied), ("未评价（已办结）", unrated)]
+    parts = [
+        ("满意", satisfied - basically),
+        ("基本满意", basically),
+        ("不满意", dissatisfied),
+        ("未评价（已办结）", unrated),
+    ]
     whole = sum(count for _, count in parts)
     rows = [ShareRow(label, count, percent(count, whole)) for label, count in parts]
     bars = [Bar(row.label, float(row.count), f"{row.count} 件（{row.share}）") for row in rows]

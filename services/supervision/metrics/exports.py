@@ -30,6 +30,7 @@ COUNT_HEADERS = {
     "closed": "办结数",
     "rated": "已评价数",
     "satisfied": "满意数（含基本满意）",
+    "basically_satisfied": "其中基本满意",
     "unrated": "未评价",
     "reworked": "重办数",
     "resolved": "A类答复数",

@@ -14,6 +14,7 @@ case's assignments):
   closed               closed now
   rated                the rater (the citizen; the deputy for a suggestion) rated at least once
   satisfied            the rater's latest rating is satisfied or basically satisfied
+  basically_satisfied  of them, basically satisfied (基本满意)
   unrated              closed, and closed as unrated or never rated
   reworked             went to rework at least once (rework_round > 0)
   resolved             replied, with an A-class (solved) reply
@@ -193,6 +194,7 @@ case_rows AS (
         cf.closed::int AS closed,
         (cf.live AND cf.rating IS NOT NULL)::int AS rated,
         (cf.live AND cf.rating IN ('satisfied', 'basically_satisfied'))::int AS satisfied,
+        (cf.live AND cf.rating = 'basically_satisfied')::int AS basically_satisfied,
         (cf.closed AND (cf.close_reason = 'unrated' OR cf.rating IS NULL))::int AS unrated,
         (cf.live AND cf.rework_round > 0)::int AS reworked,
         (cf.replied AND COALESCE(cr.any_a, false))::int AS resolved,
@@ -233,6 +235,7 @@ department_rows AS (
         (ad.member AND cf.closed)::int AS closed,
         (ad.member AND cf.live AND cf.rating IS NOT NULL)::int AS rated,
         (ad.member AND cf.live AND cf.rating IN ('satisfied', 'basically_satisfied'))::int AS satisfied,
+        (ad.member AND cf.live AND cf.rating = 'basically_satisfied')::int AS basically_satisfied,
         (ad.member AND cf.closed AND (cf.close_reason = 'unrated' OR cf.rating IS NULL))::int AS unrated,
         (ad.member AND cf.live AND cf.rework_round > 0)::int AS reworked,
         (ad.member AND cf.live AND ad.replied AND ad.any_a)::int AS resolved,

@@ -34,6 +34,7 @@ METRIC_COUNTS = (
     "closed",
     "rated",
     "satisfied",  # satisfied or basically satisfied
+    "basically_satisfied",  # of them, basically satisfied (基本满意)
     "unrated",  # closed without a rating (shown apart, never counted as satisfied)
     "reworked",  # went to rework at least once
     "resolved",  # replied with an A-class (solved) reply
@@ -72,6 +73,7 @@ class MetricDay(Base):
     closed: Mapped[int] = mapped_column(Integer, default=0)
     rated: Mapped[int] = mapped_column(Integer, default=0)
     satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    basically_satisfied: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unrated: Mapped[int] = mapped_column(Integer, default=0)
     reworked: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)

@@ -64,6 +64,7 @@ HAND_TOTALS = {
     "closed": 4,  # C1 C2 C3 C10
     "rated": 4,  # C1 C2 C4 C10
     "satisfied": 3,  # C1 C2 C10
+    "basically_satisfied": 1,  # C2
     "unrated": 1,  # C3
     "reworked": 1,  # C4
     "resolved": 4,  # C1 C3 C4 C10
@@ -100,6 +101,7 @@ HAND_DEPARTMENTS = {
         "closed": 2,
         "rated": 3,
         "satisfied": 2,
+        "basically_satisfied": 1,
         "reworked": 1,
         "resolved": 2,
         "suggestions_replied": 1,

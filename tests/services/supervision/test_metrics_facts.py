@@ -214,6 +214,7 @@ async def _independent_totals(session: AsyncSession, jurisdiction_id: int) -> di
         totals["closed"] += case.status == "closed"
         totals["rated"] += bool(ratings)
         totals["satisfied"] += bool(ratings) and ratings[-1].rating in ("satisfied", "basically_satisfied")
+        totals["basically_satisfied"] += bool(ratings) and ratings[-1].rating == "basically_satisfied"
         totals["unrated"] += case.status == "closed" and (case.close_reason == "unrated" or not ratings)
         totals["reworked"] += case.rework_round > 0
         totals["resolved"] += replied and any(r.reply_class == "A" for r in replies)
