@@ -163,7 +163,7 @@ MetricName = Literal[
     "declined",
 ]
 # The route's enumeration (for the OpenAPI document) is the rollup's counts, no more and no less.
-assert set(MetricName.__args__) == set(METRIC_COUNTS)
+assert set(get_args(MetricName)) == set(METRIC_COUNTS)
 
 
 @router.get(
