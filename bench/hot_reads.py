@@ -5,8 +5,9 @@ as a request would have) and a ``Subject`` naming the case, department and assig
 runs each a few times to warm up, then ``runs`` times; it records the SQL each run emits and EXPLAINs the
 slowest statement with its parameters, flagging sequential scans of the big tables.
 
-To add a read (metrics, dashboards): decorate ``async def read(session, subject)`` with ``@hot_read("name")``;
+To add a read: decorate ``async def read(session, subject)`` with ``@hot_read("name")``;
 ``@hot_read("name", runs=100)`` times it at least that many times (a read whose cost varies with its input).
+The metrics and dashboard reads live in bench.hot_reads_metrics and are merged in after this module's own.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bench import hot_reads_metrics
 from bench.dataset import access_key
 from services.intake.tracking import find_case, public_view
 from services.routing.duplicates.merge import jurisdiction_case
@@ -226,6 +228,10 @@ async def _supervised_cases(session: AsyncSession, subject: Subject) -> Any:
     )
 
 
+READS.update(hot_reads_metrics.READS)
+TARGETS_MS: dict[str, float] = dict(hot_reads_metrics.TARGETS_MS)
+
+
 # --- measuring ---------------------------------------------------------------------------------------------
 
 
@@ -316,11 +322,19 @@ def _execution_ms(plan: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
-async def _explain(session: AsyncSession, statement: str, parameters: Any) -> str:
-    """EXPLAIN ANALYZE of a captured statement, run on the driver with the same parameters."""
+def _is_setting(statement: str) -> bool:
+    """A statement that changes the transaction's settings (``SET LOCAL jit = off``, ``set_config(...)``)."""
+    return bool(re.match(r"\s*(SET\s|SELECT\s+set_config\()", statement, re.IGNORECASE))
+
+
+async def _explain(session: AsyncSession, statement: str, parameters: Any, settings: list[str]) -> str:
+    """EXPLAIN ANALYZE of a captured statement, run on the driver with the same parameters, after the settings
+    the read made in its transaction (the facts statement runs with JIT off)."""
     raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
+    for setting in settings:
+        await driver.execute(setting)
     args = list(parameters or ())
     rows = await driver.fetch(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {statement}", *args)
     return "\n".join(row[0] for row in rows)
@@ -334,6 +348,7 @@ async def _measure_one(
     times: list[float] = []
     per_statement: dict[str, list[float]] = {}
     slowest: dict[str, tuple[float, Any]] = {}
+    settings: dict[str, None] = {}  # parameterless settings statements, in the order the read ran them
     for n in range(warmup + runs):
         recorder.current = []
         recorder.on = True
@@ -348,11 +363,13 @@ async def _measure_one(
         times.append(elapsed)
         for statement, parameters, ms in recorder.current:
             per_statement.setdefault(statement, []).append(ms)
+            if _is_setting(statement) and not parameters:
+                settings.setdefault(statement)
             if ms >= slowest.get(statement, (-1.0, None))[0]:
                 slowest[statement] = (ms, parameters)
     worst = max(per_statement, key=lambda s: statistics.median(per_statement[s]))
     async with factory() as session, session.begin():
-        plan = await _explain(session, worst, slowest[worst][1])
+        plan = await _explain(session, worst, slowest[worst][1], list(settings))
         await session.rollback()
     return {
         "name": name,
@@ -360,6 +377,7 @@ async def _measure_one(
         "p95_ms": round(statistics.quantiles(times, n=20, method="inclusive")[18], 2),
         "max_ms": round(max(times), 2),
         "runs": runs,
+        "target_ms": TARGETS_MS.get(name),
         "statements": [
             {"sql": _compact(s), "p50_ms": round(statistics.median(ms), 2), "calls_per_run": len(ms) / runs}
             for s, ms in per_statement.items()

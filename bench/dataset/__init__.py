@@ -4,6 +4,10 @@ case's search terms for the duplicate search.
 
 Rows are built in Python in chunks (memory stays bounded) by worker processes that each stream their chunks
 with a binary COPY on their own connection, so generating and loading overlap on the machine's cores.
+
+The load runs in replica mode, so the case_events trigger that marks metric days does not fire: once loaded,
+the metrics rollup (metric_days) is built for every day as ``minyi metrics rebuild`` builds it on an existing
+database, and timed.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ from typing import Any
 
 import asyncpg
 import psycopg2
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.dataset.rows import COLUMNS, PER_CASE, ChunkBuilder, access_key
 from bench.dataset.world import ID_TABLES, TABLES, World, read_world
 from services.routing.words import warm_up
-from shared.db.engine import sync_url
+from services.supervision.metrics.rollup import RefreshResult, rebuild, refresh
+from shared.db.engine import build_engine, sync_url
 from shared.db.migrate import upgrade
 
 __all__ = ["access_key", "generate"]
@@ -35,7 +42,8 @@ def generate(
 ) -> dict[str, Any]:
     """Loads ``cases`` cases into the database (migrated first, the demo jurisdiction loaded if absent).
 
-    Returns {"cases", "rows": {table: rows loaded}, "seconds", "rows_per_second"}.
+    Returns {"cases", "rows": {table: rows loaded}, "seconds", "rows_per_second", "rollup": {"days",
+    "rows", "seconds"}} ("seconds" includes the rollup's).
     """
     started = time.perf_counter()
     upgrade(database_url, "heads")  # every head: other branches may be in flight
@@ -52,6 +60,8 @@ def generate(
         _progress("indexed", started)
     _finish(dsn, world)
     _progress("analyzed", started)
+    rollup = _rollup(database_url, dsn, world.jurisdiction_id)
+    _progress(f"rolled up {rollup['days']} days in {rollup['seconds']}s", started)
     seconds = time.perf_counter() - started
     total = sum(rows.values())
     return {
@@ -59,6 +69,7 @@ def generate(
         "rows": rows,
         "seconds": round(seconds, 1),
         "rows_per_second": round(total / seconds),
+        "rollup": rollup,
     }
 
 
@@ -242,3 +253,50 @@ def _finish(dsn: str, world: World) -> None:
     with conn.cursor() as cur:
         cur.execute(f"VACUUM (ANALYZE) {', '.join(TABLES)}, tracking_counters")
     conn.close()
+
+
+# --- the metrics rollup ----------------------------------------------------------------------------------------
+
+
+def _rollup(database_url: str, dsn: str, jurisdiction_id: int) -> dict[str, Any]:
+    """Builds metric_days for every day of the jurisdiction with the rollup's own rebuild (what
+    ``minyi metrics rebuild`` runs) and returns {"days", "rows", "seconds"}. A refresh run stops early when
+    another transaction stays open (an autovacuum worker, say) and leaves its days marked, as the worker's
+    next run would take them: so does this, until no mark is left."""
+
+    async def run() -> RefreshResult:
+        engine = build_engine(database_url, pool_size=2)
+        try:
+            result = await rebuild(engine, jurisdiction_id)
+            while await _marked(engine, jurisdiction_id):
+                again = await refresh(engine)
+                result.days += again.days
+                result.failed += again.failed
+                if again.failed:
+                    break
+            return result
+        finally:
+            await engine.dispose()
+
+    started = time.perf_counter()
+    result = asyncio.run(run())
+    seconds = time.perf_counter() - started
+    if result.failed:
+        raise RuntimeError(f"metrics rollup: {result.failed} days failed to recompute")
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("VACUUM (ANALYZE) metric_days")
+        cur.execute("SELECT count(*) FROM metric_days WHERE jurisdiction_id = %s", (jurisdiction_id,))
+        found = cur.fetchone()
+    conn.close()
+    return {"days": result.days, "rows": found[0] if found else 0, "seconds": round(seconds, 1)}
+
+
+async def _marked(engine: AsyncEngine, jurisdiction_id: int) -> bool:
+    async with engine.connect() as conn:
+        found = await conn.scalar(
+            text("SELECT EXISTS (SELECT 1 FROM metric_dirty_days WHERE jurisdiction_id = :j)"),
+            {"j": jurisdiction_id},
+        )
+    return bool(found)
