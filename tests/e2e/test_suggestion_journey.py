@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ from tests.e2e.conftest import Stack, WebhookReceiver
 from tests.e2e.test_journey import bearer, eventually
 
 pytestmark = pytest.mark.e2e
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # consultation dates are Beijing days
 
 
 def test_a_joint_suggestion_from_submission_to_the_deputys_rating(
@@ -93,7 +96,7 @@ def test_a_joint_suggestion_from_submission_to_the_deputys_rating(
     consulted = routing.post(
         f"/v1/assignments/{lead['id']}/consultations",
         json={
-            "held_on": datetime.now(UTC).date().isoformat(),
+            "held_on": datetime.now(SHANGHAI).date().isoformat(),
             "mode": "face",
             "note": "与王志强代表面商办理方案",
         },
