@@ -282,6 +282,9 @@ class MetricDim(StrEnum):
     station = "station"
     deputy = "deputy"
     grid = "grid"
+    # Pairs a dashboard filter asks for: a department with a top-level category (key2) or a grid (key2).
+    department_top_category = "department_top_category"
+    department_grid = "department_grid"
 
 
 class HotspotStatus(StrEnum):

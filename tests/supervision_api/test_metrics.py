@@ -231,3 +231,34 @@ async def test_rebuild_marks_every_day_for_the_worker(
     assert response.status_code == 202
     assert response.json() == {"days": 4}
     assert (await rollup.refresh(engine)).days == 4
+
+
+@pytest.mark.parametrize(
+    ("group_by", "filters"),
+    [
+        ("department", {"category_code": "urban"}),
+        ("department", {"category_code": "environment"}),
+        ("department", {"grid_code": "GS-G1"}),
+        ("department", {"grid_code": "GS-G2"}),
+        ("top_category", {"department_id": "urban_mgmt"}),
+        ("grid", {"department_id": "environment"}),
+        ("week", {"department_id": "urban_mgmt", "grid_code": "GS-G1"}),
+        (None, {"department_id": "environment", "category_code": "environment"}),
+    ],
+)
+async def test_a_department_with_a_category_or_a_grid_reads_the_rollup_and_agrees_with_the_facts(
+    group_by: str | None, filters: dict[str, str], arranged: World, client: httpx.AsyncClient
+) -> None:
+    params: dict[str, object] = dict(filters)
+    if "department_id" in params:
+        params["department_id"] = arranged.departments[str(params["department_id"])].id
+    if group_by is not None:
+        params["group_by"] = group_by
+    rolled = (await _get(client, arranged, "supervisor", **params)).json()
+    counted = (await _get(client, arranged, "supervisor", source="facts", **params)).json()
+    assert rolled["source"] == "rollup" and counted["source"] == "facts"
+    assert [(row["key"], row["counts"]) for row in rolled["rows"]] == [
+        (row["key"], row["counts"]) for row in counted["rows"]
+    ]
+    assert rolled["total"]["counts"] == counted["total"]["counts"]
+    assert any(row["counts"]["received"] for row in rolled["rows"]) or rolled["total"]["counts"]["received"]

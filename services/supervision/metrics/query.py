@@ -1,6 +1,7 @@
 """The metrics query other modules build on (the routes, the exports, the dashboard): ``metrics(session,
 jurisdiction_id, MetricsQuery(...))``. Reads the daily rollup when at most one dimension is involved (the
-group and the filters together; kind and the period are always in the rollup), else counts the facts of the
+group and the filters together; kind and the period are always in the rollup), or a pair it holds (a
+department with a top-level category or a grid), else counts the facts of the
 filtered cases directly; both give the same numbers."""
 
 from __future__ import annotations
@@ -140,14 +141,22 @@ def _group_expression(group_by: str | None, dim_column: str | None) -> str:
     return dim_column or DIM_COLUMNS[group_by]
 
 
+# Two dimensions the rollup holds together (metric_days' pair dims): the department, and key2's dimension.
+PAIRS: dict[frozenset[str], tuple[str, str]] = {
+    frozenset({"department", "top_category"}): ("department_top_category", "top_category"),
+    frozenset({"department", "grid"}): ("department_grid", "grid"),
+}
+
+
 def uses_rollup(resolved: Resolved, source: Source = "auto") -> bool:
-    return source == "auto" and len(resolved.dims) <= 1
+    return source == "auto" and (len(resolved.dims) <= 1 or frozenset(resolved.dims) in PAIRS)
 
 
 async def _rollup_counts(
     session: AsyncSession, jurisdiction_id: int, resolved: Resolved
 ) -> dict[Any, dict[str, int]]:
-    dim = next(iter(resolved.dims), "all")
+    pair = PAIRS.get(frozenset(resolved.dims)) if len(resolved.dims) == 2 else None
+    dim = pair[0] if pair else next(iter(resolved.dims), "all")
     params: dict[str, Any] = {
         "j": jurisdiction_id,
         "dim": dim,
@@ -158,10 +167,16 @@ async def _rollup_counts(
     if resolved.kind is not None:
         where.append("kind = :kind")
         params["kind"] = resolved.kind
-    if dim in resolved.filters:
+    # A pair row's key is the department, key2 the other dimension's value.
+    first_dim, second_dim = ("department", pair[1]) if pair else (dim, None)
+    if first_dim in resolved.filters:
         where.append("key = :key")
-        params["key"] = resolved.filters[dim]
-    group = _group_expression(resolved.group_by, "key")
+        params["key"] = resolved.filters[first_dim]
+    if second_dim is not None and second_dim in resolved.filters:
+        where.append("key2 = :key2")
+        params["key2"] = resolved.filters[second_dim]
+    key_column = "key2" if second_dim is not None and resolved.group_by == second_dim else "key"
+    group = _group_expression(resolved.group_by, key_column)
     # Constant SQL fragments only; values are bound parameters.
     sql = f"SELECT {group} AS grp, {sums()} FROM metric_days WHERE {' AND '.join(where)} GROUP BY grp"  # noqa: S608
     return _by_group(await session.execute(text(sql), params))

@@ -42,6 +42,11 @@ _COLUMNS = ", ".join(METRIC_COUNTS)
 _DIM_CASE = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{dim}'" for dim, column in CASE_DIMS.items())
 _KEY_CASE = ", ".join(CASE_DIMS.values())
 _SETS = ", ".join(f"(day, kind, {column})" for column in CASE_DIMS.values())
+# The pair dims: a department's counts per top-level category and per grid (key2), for the dashboard's filters.
+PAIR_DIMS: dict[str, str] = {
+    "department_top_category": CASE_DIMS["top_category"],
+    "department_grid": CASE_DIMS["grid"],
+}
 
 _TAKE = text(
     """
@@ -94,17 +99,27 @@ class RefreshResult:
     failed: int = 0
 
 
+_PAIRS = "".join(
+    f"""
+UNION ALL
+SELECT :j, day, kind, '{dim}', department_key, {column}, {sums()}
+FROM department_rows
+GROUP BY day, kind, department_key, {column}"""  # noqa: S608 (constant names from PAIR_DIMS)
+    for dim, column in PAIR_DIMS.items()
+)
+
+
 def _insert_sql(scope: FactScope, params: dict[str, Any]) -> str:
     ctes = fact_ctes(scope, ("case", "department"), params)
     return f"""{ctes}
-INSERT INTO metric_days (jurisdiction_id, day, kind, dim, key, {_COLUMNS})
-SELECT :j, day, kind, CASE {_DIM_CASE} ELSE 'all' END, COALESCE({_KEY_CASE}, 0), {sums()}
+INSERT INTO metric_days (jurisdiction_id, day, kind, dim, key, key2, {_COLUMNS})
+SELECT :j, day, kind, CASE {_DIM_CASE} ELSE 'all' END, COALESCE({_KEY_CASE}, 0), 0, {sums()}
 FROM case_rows
 GROUP BY GROUPING SETS ((day, kind), {_SETS})
 UNION ALL
-SELECT :j, day, kind, 'department', department_key, {sums()}
+SELECT :j, day, kind, 'department', department_key, 0, {sums()}
 FROM department_rows
-GROUP BY day, kind, department_key"""  # noqa: S608 (constant SQL; values are bound parameters)
+GROUP BY day, kind, department_key{_PAIRS}"""  # noqa: S608 (constant SQL; values are bound parameters)
 
 
 async def recompute_day(session: AsyncSession, jurisdiction_id: int, day: date, now: datetime) -> None:

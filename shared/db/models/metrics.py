@@ -61,9 +61,11 @@ class MetricDay(Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(24), primary_key=True)
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(32), primary_key=True)
     # The dimension value's id (department, category, station ...); 0 for dim all and for cases without one.
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # For the pair dims, the second value (the top-level category or the grid); 0 otherwise.
+    key2: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=0, server_default="0")
     received: Mapped[int] = mapped_column(Integer, default=0)
     excluded: Mapped[int] = mapped_column(Integer, default=0)
     dispatched: Mapped[int] = mapped_column(Integer, default=0)

@@ -127,16 +127,18 @@ async def test_case_dimensions(
     assert suggestions.total.rates["meeting_rate"] == 0.5
 
 
-async def test_two_dimensions_are_counted_from_the_facts(
+async def test_two_dimensions_read_the_pairs_of_the_rollup_or_the_facts(
     arranged: World, session: AsyncSession, engine: AsyncEngine
 ) -> None:
     await rollup.refresh(engine, now=NOW)
+    # A department with a grid (or a top-level category) is a pair the rollup holds.
     result = await metrics(
         session, arranged.jurisdiction.id, _query("department", grid_code="GS-G1"), now=NOW
     )
-    assert result.source == "facts"
+    assert result.source == "rollup"
     # G1: C1 C2 C4 C11 for U (C7's assignment withdrawn), C5 for E.
     assert {row.code: row.counts["received"] for row in result.rows} == {"urban_mgmt": 4, "environment": 1}
+    # A department with sub-categories is not: counted from the facts.
     one = await metrics(
         session,
         arranged.jurisdiction.id,
