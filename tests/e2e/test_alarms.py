@@ -87,4 +87,5 @@ def test_a_case_goes_due_soon_then_overdue_and_is_escalated(stack: Stack, receiv
     detail = routing.get(f"/v1/assignments/{lead['id']}", headers=bearer(department_key)).json()
     assert detail["supervision"]["level"] == "formal"
     watched = supervision.get("/v1/supervision", params={"level": "formal"}, headers=supervisor).json()
-    assert [c["tracking_no"] for c in watched["items"]] == [tracking_no]
+    # (The demo's own suggestions run on the shrunken clocks too and may be watched as well.)
+    assert tracking_no in [c["tracking_no"] for c in watched["items"]]
