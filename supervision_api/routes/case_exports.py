@@ -3,58 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.supervision.metrics import case_exports
-from services.supervision.schemas import CaseFilters
-from shared.db.enums import CaseStatus
-from shared.db.ids import MAX_ID
-from supervision_api.deps import Session, Staff
+from supervision_api.deps import CaseSearch, Session, Staff
 
 router = APIRouter(tags=["cases"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 CHUNK_BYTES = 64 * 1024
-
-
-def _filters(
-    tracking_no: Annotated[str | None, Query(max_length=32, pattern=PRINTABLE)] = None,
-    status: CaseStatus | None = None,
-    department_id: OptionalId = None,
-    category_code: Annotated[
-        str | None, Query(max_length=64, pattern=PRINTABLE, description="Also matches subcategories")
-    ] = None,
-    station_id: OptionalId = None,
-    deputy_id: OptionalId = None,
-    created_from: Annotated[
-        AwareDatetime | None, Query(alias="from", description="Created at or after")
-    ] = None,
-    created_to: Annotated[AwareDatetime | None, Query(alias="to", description="Created before")] = None,
-    overdue: Annotated[
-        bool | None, Query(description="Has a lapsed accept, reply or opinion deadline")
-    ] = None,
-) -> CaseFilters:
-    return CaseFilters(
-        tracking_no=tracking_no,
-        status=status,
-        department_id=department_id,
-        category_code=category_code,
-        station_id=station_id,
-        deputy_id=deputy_id,
-        created_from=created_from,
-        created_to=created_to,
-        overdue=overdue,
-    )
-
-
-Filters = Annotated[CaseFilters, Depends(_filters)]
 
 
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -71,7 +31,7 @@ def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def cases_csv(
-    principal: Staff, session: Session, filters: Filters, request: Request
+    principal: Staff, session: Session, filters: CaseSearch, request: Request
 ) -> StreamingResponse:
     await case_exports.check_filters(session, principal.jurisdiction_id, filters)
     return StreamingResponse(
@@ -92,7 +52,7 @@ async def cases_csv(
     response_class=Response,
     responses={200: {"content": {XLSX: {}}}},
 )
-async def cases_xlsx(principal: Staff, session: Session, filters: Filters) -> StreamingResponse:
+async def cases_xlsx(principal: Staff, session: Session, filters: CaseSearch) -> StreamingResponse:
     workbook = await case_exports.cases_xlsx(session, principal.jurisdiction_id, filters)
 
     def chunks() -> Iterator[bytes]:
