@@ -4,14 +4,11 @@ the citizen's choice of text size."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -20,43 +17,13 @@ from starlette.datastructures import URL
 
 from services.intake.form_page import IntakeForm
 from shared.errors import TooManyRequests
+from shared.web.pages import PAGE_HEADERS, page_environment
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def local_time(value: datetime | None) -> str:
-    """2026-11-22 14:05 in Beijing time, whatever the server's zone."""
-    if value is None:
-        return ""
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
-
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    # Templates ship with the code: compile each once per process, never stat the file per render.
-    auto_reload=False,
-)
-_env.filters["local"] = local_time
+_env = page_environment(TEMPLATES)
 templates = Jinja2Templates(env=_env)
-
-
-# Pages carry a citizen's access key or a one-off submission key: no shared caches, no referrer. They use
-# inline CSS only, load nothing, post only to themselves, and may not be framed (clickjacking of the form).
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 
 
 # The larger-text switch (适老化) works without JavaScript: a link to the same page with ``?size=large`` (or
