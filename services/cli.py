@@ -21,7 +21,7 @@ import typer
 import uvicorn
 
 from shared.db.embedded import EmbeddedPostgres, start_embedded
-from shared.settings import get_settings
+from shared.settings import get_settings, unsafe_secret
 
 app = typer.Typer(
     help="Minyi (民意码上通): intake, routing and supervision of citizens' cases.", no_args_is_help=True
@@ -44,6 +44,14 @@ APPS = {
 
 def _err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def _refuse_unsafe_secret() -> None:
+    """serve and worker: exit 2 on the published development secret unless MINYI_ENV allows it explicitly."""
+    reason = unsafe_secret(get_settings(), os.environ)
+    if reason is not None:
+        _err(reason)
+        raise typer.Exit(2)
 
 
 @contextlib.contextmanager
@@ -315,6 +323,7 @@ def serve(
         _err(f"unknown service {service!r}; choose one of {', '.join(APPS)}")
         raise typer.Exit(2)
     settings = get_settings()
+    _refuse_unsafe_secret()
     if not settings.database_url:
         _err("DATABASE_URL is not set")
         raise typer.Exit(2)
@@ -341,6 +350,7 @@ def worker() -> None:
     from shared.logs import configure_logging
 
     settings = get_settings()
+    _refuse_unsafe_secret()
     if not settings.database_url:
         _err("DATABASE_URL is not set")
         raise typer.Exit(2)
@@ -472,7 +482,8 @@ def up() -> None:
         _migrate()
         created, tokens = asyncio.run(_load_demo())
         typer.echo("demo data loaded (first run)" if created else "demo data already present")
-        env = {**os.environ, "DATABASE_URL": settings.database_url or ""}
+        # A developer's machine: the children may run on the development secret unless told otherwise.
+        env = {"MINYI_ENV": "development", **os.environ, "DATABASE_URL": settings.database_url or ""}
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         procs = _children(env)

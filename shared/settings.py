@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
     metrics_refresh_seconds: float = 5.0
     # How often the worker looks for hot spots (热点): cases clustering by grid and category.
     hotspot_seconds: float = 60.0
+    # Retention: finished outbox, delivery and inbox rows are pruned after this many days (case_events stay);
+    # the personal fields of cases closed more than this many months ago are erased; the jobs run this often.
+    retention_event_days: int = Field(default=30, ge=1)
+    retention_personal_months: int = Field(default=24, ge=1)
+    retention_seconds: float = 3600.0
 
     db_pool_size: int = 10
     # A request waits at most this long for a free pooled connection, then answers 503.
@@ -147,3 +153,17 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def unsafe_secret(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """Why a service or the worker must not start with this secret, or None. The published development
+    secret (or a short one) keys personal-data encryption and the internal event signatures, so it is
+    accepted only where MINYI_ENV says development or test explicitly, never by default."""
+    weak = settings.secret_key == DEVELOPMENT_SECRET or len(settings.secret_key) < 32
+    if weak and environ.get("MINYI_ENV") not in ("development", "test"):
+        return (
+            "refusing to start: MINYI_SECRET_KEY is the published development secret (or shorter than 32 "
+            "characters); set MINYI_SECRET_KEY to a random value, or MINYI_ENV=development on a developer's "
+            "machine (minyi up sets it)"
+        )
+    return None
