@@ -390,16 +390,19 @@ def status() -> None:
         healthy = healthy and state == "ready"
         typer.echo(f"{name:<12} {url:<28} {state}")
 
-    async def read() -> Backlog:
+    from services.workflow.retention import status_lines
+
+    async def read() -> tuple[Backlog, list[str]]:
         engine = build_engine(pool_size=1)
         try:
             async with transaction(engine) as session:
-                return await backlog(session, stuck_seconds=settings.internal_stuck_seconds)
+                found = await backlog(session, stuck_seconds=settings.internal_stuck_seconds)
+                return found, await status_lines(session, settings, datetime.now(UTC))
         finally:
             await engine.dispose()
 
     with database():
-        found = asyncio.run(read())
+        found, retention = asyncio.run(read())
     typer.echo(
         f"outbox       {found.unfanned_events} events not fanned out (oldest {_age(found.oldest_unfanned_at)})"
     )
@@ -410,6 +413,8 @@ def status() -> None:
     typer.echo(
         f"integrators  {found.integrator_pending} pending (oldest {_age(found.oldest_integrator_pending_at)})"
     )
+    for line in retention:
+        typer.echo(line)
     if found.stuck_internal:
         _err("ALARM: internal deliveries are stuck; see GET /v1/ops/deliveries?stuck=true (supervision_api)")
     if not healthy or found.stuck_internal:

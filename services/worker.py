@@ -21,6 +21,7 @@ from services.supervision.calendar_years import today as shanghai_today
 from services.supervision.hotspots.detect import detect_all as detect_hotspots
 from services.supervision.jobs import close_unrated
 from services.supervision.metrics.rollup import refresh_loop as run_metrics_refresh
+from services.workflow.retention import run_retention
 from shared.db.engine import session_factory, transaction
 from shared.events.relay import Relay
 from shared.events.subscriptions import ensure_internal_endpoint
@@ -174,5 +175,6 @@ async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Even
             run_photo_cleanup(engine, settings, stop),
             run_metrics_refresh(engine, stop, interval=settings.metrics_refresh_seconds),
             run_hotspot_detection(engine, settings, stop),
+            run_retention(engine, settings, stop),
         )
     log.info("worker_stopped")
