@@ -1,7 +1,7 @@
 """Retention jobs of ``minyi worker`` and what ``minyi status`` shows of them.
 
 Personal-data erasure (DOMAIN.md "Personal data"): the submitter's name and phone of cases closed (or
-rejected) more than ``retention_personal_months`` ago are set to NULL, in bounded batches, each erased case
+rejected, or merged into a case closed) more than ``retention_personal_months`` ago are set to NULL, in bounded batches, each erased case
 getting a ``personal_data_erased`` case event (log only, never sent). Only counts are logged, never values.
 The pruning of the event plumbing lives with its tables, in shared.events.pruning.
 
@@ -12,6 +12,7 @@ The last run of each job is kept as a small JSON file in the data directory (``r
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import json
 from dataclasses import asdict
@@ -34,9 +35,16 @@ ERASE_MAX_BATCHES = 20
 ERASED_EVENT = "personal_data_erased"
 STATE_FILE = "retention.json"
 
+# Closed: since closed_at; rejected: since its (latest) rejection; merged: since its main case closed.
 _ERASABLE = """
-    status IN ('closed', 'rejected') AND closed_at < CAST(:now AS timestamptz) - make_interval(months => CAST(:months AS integer))
-    AND (submitter_name_enc IS NOT NULL OR submitter_phone_enc IS NOT NULL)
+    (submitter_name_enc IS NOT NULL OR submitter_phone_enc IS NOT NULL)
+    AND (
+        (status = 'closed' AND closed_at < :cutoff)
+        OR (status = 'rejected' AND (SELECT max(e.at) FROM case_events e
+                                     WHERE e.case_id = cases.id AND e.to_status = 'rejected') < :cutoff)
+        OR (status = 'merged' AND EXISTS (SELECT 1 FROM cases m WHERE m.id = cases.duplicate_of_id
+                                          AND m.status = 'closed' AND m.closed_at < :cutoff))
+    )
 """
 _ERASE = text(
     f"""
@@ -60,6 +68,14 @@ _ERASE = text(
 _DUE = text(f"SELECT count(*) FROM (SELECT 1 FROM cases WHERE {_ERASABLE} LIMIT :cap) t")  # noqa: S608
 
 
+def _cutoff(now: datetime, months: int) -> datetime:
+    """``months`` calendar months before ``now`` (the day clamped to the target month's length)."""
+    total = now.year * 12 + now.month - 1 - months
+    year, month = divmod(total, 12)
+    day = min(now.day, calendar.monthrange(year, month + 1)[1])
+    return now.replace(year=year, month=month + 1, day=day)
+
+
 async def erase_personal_data(
     engine: AsyncEngine,
     now: datetime,
@@ -71,7 +87,7 @@ async def erase_personal_data(
     """One run: at most ``batch * max_batches`` cases, one transaction per batch. Answers the counts of
     cases, names and phones erased."""
     counts = {"cases": 0, "names": 0, "phones": 0}
-    params = {"now": now, "months": months, "batch": batch, "type": ERASED_EVENT}
+    params = {"now": now, "cutoff": _cutoff(now, months), "batch": batch, "type": ERASED_EVENT}
     for _ in range(max_batches):
         async with transaction(engine) as session:
             rows = (await session.execute(_ERASE, params)).all()
@@ -84,7 +100,7 @@ async def erase_personal_data(
 
 
 async def due_for_erasure(session: AsyncSession, now: datetime, months: int, *, cap: int = 100_000) -> int:
-    return int(await session.scalar(_DUE, {"now": now, "months": months, "cap": cap}) or 0)
+    return int(await session.scalar(_DUE, {"cutoff": _cutoff(now, months), "cap": cap}) or 0)
 
 
 def _state_path(settings: Settings) -> Path:

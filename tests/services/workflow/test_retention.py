@@ -177,6 +177,30 @@ async def test_personal_data_of_long_closed_cases_is_erased(
     assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
 
 
+async def test_rejected_and_merged_cases_count_from_their_rejection_and_main_case(
+    engine: AsyncEngine, session: AsyncSession, world: World
+) -> None:
+    long_ago, lately = NOW - timedelta(days=800), NOW - timedelta(days=100)
+    rejected_old = await _closed_case(session, world, 1, "rejected", None)
+    rejected_new = await _closed_case(session, world, 3, "rejected", None)
+    for case, at in ((rejected_old, long_ago), (rejected_new, lately)):
+        session.add(CaseEvent(jurisdiction_id=world.jurisdiction.id, case_id=case.id, type="rejected", at=at,
+                              actor_type="system", to_status="rejected"))  # fmt: skip
+    main_old = await _closed_case(session, world, 5, "closed", long_ago)
+    main_new = await _closed_case(session, world, 6, "closed", lately)
+    merged_old = await _closed_case(session, world, 7, "merged", None)
+    merged_old.duplicate_of_id = main_old.id
+    merged_new = await _closed_case(session, world, 8, "merged", None)
+    merged_new.duplicate_of_id = main_new.id
+    await session.commit()
+    ids = rejected_old.id, rejected_new.id, main_old.id, main_new.id, merged_old.id, merged_new.id
+
+    assert (await retention.erase_personal_data(engine, NOW, 24))["cases"] == 3
+    session.expire_all()
+    rows = {c.id: c.submitter_name_enc for c in (await session.scalars(select(Case)))}
+    assert [rows[i] for i in ids] == [None, b"name", None, b"name", None, b"name"]
+
+
 async def test_worker_job_runs_and_status_shows_it(
     engine: AsyncEngine,
     session: AsyncSession,
