@@ -16,6 +16,7 @@ from supervision_api.routes import (
     calendar,
     case_exports,
     cases,
+    contact,
     dashboard,
     deputy_feedback,
     difficult_cases,
@@ -58,6 +59,7 @@ def create_app(
         routers=[
             cases.router,
             case_exports.router,
+            contact.router,
             deputy_feedback.router,
             photos.router,
             extension_requests.router,

@@ -114,3 +114,13 @@ class SuggestionClosed(Unprocessable):
 class SuggestionWithoutDeputy(Unprocessable):
     code = "suggestion_without_deputy"
     message = "该建议没有提出建议的代表，无从记录代表的评价"
+
+
+class ContactConfidential(Forbidden):
+    code = "contact_confidential"
+    message = "该事项为保密事项，不能查看提交人的联系方式"
+
+
+class ContactRoleNotAllowed(Forbidden):
+    code = "contact_role_not_allowed"
+    message = "本辖区的设置不允许当前角色查看提交人的联系方式"

@@ -1,5 +1,6 @@
 """The shared schema. Each module names the service that owns (writes) its tables."""
 
+from shared.db.models.audit import ContactAudit, ContactSettings
 from shared.db.models.base import Base
 from shared.db.models.coordination import (
     DifficultCase,
@@ -89,8 +90,10 @@ __all__ = [
     "ClassifierTerm",
     "Committee",
     "Consultation",
+    "ContactAudit",
     "ContactDayChange",
     "ContactSchedule",
+    "ContactSettings",
     "DashboardSession",
     "Deadline",
     "Department",
