@@ -68,6 +68,10 @@ class WebhookDelivery(Base):
         ),
         # The delivery log of one endpoint, newest first.
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+        # Retention: "is a delivery of this event left?" and the foreign-key check of each outbox row pruned.
+        Index("ix_webhook_deliveries_outbox", "outbox_id"),
+        # Retention: the finished deliveries, oldest first.
+        Index("ix_webhook_deliveries_finished", "created_at", postgresql_where="status <> 'pending'"),
     )
 
     id: Mapped[int] = pk()
@@ -96,6 +100,8 @@ class InboxMessage(Base):
     """Message ids a receiver has already applied, so a redelivered event changes nothing."""
 
     __tablename__ = "inbox_messages"
+    # Retention prunes the oldest processed ids.
+    __table_args__ = (Index("ix_inbox_messages_processed_at", "processed_at"),)
 
     consumer: Mapped[str] = mapped_column(String(32), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
