@@ -217,11 +217,12 @@ async def test_worker_job_runs_and_status_shows_it(
     await _closed_case(session, world, 1, "closed", datetime.now(UTC) - timedelta(days=800))
     await _event(session, world, datetime.now(UTC) - timedelta(days=45), "succeeded")
     await session.commit()
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("MINYI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("MINYI_RETENTION_EVENT_DAYS", "40")
-    get_settings.cache_clear()
-    request.addfinalizer(get_settings.cache_clear)
+    # The process's settings, changed for this test and restored after it (a fresh Settings would lose the
+    # test database's URL for every later test).
+    current = get_settings()
+    monkeypatch.setattr(current, "database_url", database_url)
+    monkeypatch.setattr(current, "data_dir", tmp_path)
+    monkeypatch.setattr(current, "retention_event_days", 40)
 
     before = await asyncio.to_thread(CliRunner().invoke, app, ["status"])
     assert "events after 40 days; never run; due now 1 deliveries, 1 outbox, 0 inbox" in before.output
