@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +19,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from shared.db.embedded import EmbeddedPostgres, start_embedded
+from services.cli_common import database, err
+from services.cli_data import calendar_app, metrics_app
 from shared.settings import get_settings, unsafe_secret
 
 app = typer.Typer(
@@ -28,10 +28,8 @@ app = typer.Typer(
 )
 jurisdiction_app = typer.Typer(help="Jurisdictions (tenants).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
-calendar_app = typer.Typer(help="The working-day calendar (see docs/calendar.md).", no_args_is_help=True)
 app.add_typer(jurisdiction_app, name="jurisdiction")
 app.add_typer(apikey_app, name="apikey")
-metrics_app = typer.Typer(help="The metrics rollup (see docs/metrics.md).", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(metrics_app, name="metrics")
 
@@ -42,32 +40,12 @@ APPS = {
 }
 
 
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
 def _refuse_unsafe_secret() -> None:
     """serve and worker: exit 2 on the published development secret unless MINYI_ENV allows it explicitly."""
     reason = unsafe_secret(get_settings(), os.environ)
     if reason is not None:
-        _err(reason)
+        err(reason)
         raise typer.Exit(2)
-
-
-@contextlib.contextmanager
-def database() -> Iterator[EmbeddedPostgres | None]:
-    """Makes sure DATABASE_URL is set: the configured server, or the embedded one under the data folder."""
-    settings = get_settings()
-    if settings.database_url:
-        yield None
-        return
-    embedded = start_embedded(settings.data_dir)
-    os.environ["DATABASE_URL"] = embedded.url
-    settings.database_url = embedded.url
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
 
 
 def _migrate() -> None:
@@ -151,7 +129,7 @@ def jurisdiction_create(
         try:
             jurisdiction_id = asyncio.run(run())
         except MinyiError as exc:
-            _err(f"error: {exc.detail_message}")
+            err(f"error: {exc.detail_message}")
             raise typer.Exit(1) from exc
     typer.echo(f"jurisdiction {code} created (id {jurisdiction_id})")
 
@@ -192,123 +170,10 @@ def apikey_create(
         try:
             secret = asyncio.run(run())
         except MinyiError as exc:
-            _err(f"error: {exc.detail_message} {exc.details or ''}".strip())
+            err(f"error: {exc.detail_message} {exc.details or ''}".strip())
             raise typer.Exit(1) from exc
     typer.echo(f"{role} key for {jurisdiction} (shown once, store it now):")
     typer.echo(secret)
-
-
-@metrics_app.command("rebuild")
-def metrics_rebuild(
-    jurisdiction: Annotated[str | None, typer.Option(help="Jurisdiction code (default: all)")] = None,
-) -> None:
-    """Recompute every day of the metrics rollup now (an existing database, a taxonomy change)."""
-    from sqlalchemy import select
-
-    from services.supervision.metrics.rollup import rebuild
-    from shared.db.engine import build_engine, transaction
-    from shared.db.models import Jurisdiction
-
-    async def run() -> tuple[int, int]:
-        engine = build_engine(pool_size=2)
-        try:
-            jid = None
-            if jurisdiction is not None:
-                async with transaction(engine) as session:
-                    jid = await session.scalar(
-                        select(Jurisdiction.id).where(Jurisdiction.code == jurisdiction)
-                    )
-                if jid is None:
-                    raise typer.BadParameter(f"no jurisdiction with code {jurisdiction}")
-            result = await rebuild(engine, jid)
-            return result.days, result.failed
-        finally:
-            await engine.dispose()
-
-    with database():
-        days, failed = asyncio.run(run())
-    typer.echo(
-        f"metrics rollup rebuilt: {days} days" + (f", {failed} failed (marked again)" if failed else "")
-    )
-    if failed:
-        raise typer.Exit(1)
-
-
-@calendar_app.command("import")
-def calendar_import(
-    file: Annotated[Path, typer.Argument(help="The year's schedule as CSV: date,kind,name", exists=True)],
-    jurisdiction: Annotated[
-        list[str] | None, typer.Option(help="Jurisdiction code; repeat for several")
-    ] = None,
-    all_jurisdictions: Annotated[bool, typer.Option("--all", help="Every jurisdiction")] = False,
-    year: Annotated[int | None, typer.Option(help="The year the file must be (default: its dates')")] = None,
-    source: Annotated[
-        str | None, typer.Option(help="Where the dates come from, e.g. the notice's number")
-    ] = None,
-) -> None:
-    """Load a year's official schedule (holidays and make-up working days) and recompute assumed deadlines."""
-    from sqlalchemy import select
-
-    from services.supervision.calendar_schedule import decode_csv, parse_csv
-    from services.supervision.calendar_years import load_year
-    from shared.db.engine import build_engine, transaction
-    from shared.db.models import Jurisdiction
-    from shared.errors import MinyiError
-
-    if not jurisdiction and not all_jurisdictions:
-        _err("name the jurisdictions with --jurisdiction CODE (repeatable) or pass --all")
-        raise typer.Exit(2)
-    try:
-        schedule = parse_csv(decode_csv(file.read_bytes()), year)
-    except MinyiError as exc:
-        for problem in exc.details or [{"message": exc.detail_message}]:
-            _err(f"{file}: {problem['message']}")
-        raise typer.Exit(1) from exc
-
-    async def run() -> list[str]:
-        engine = build_engine(pool_size=1)
-        lines = []
-        try:
-            async with transaction(engine) as session:
-                query = select(Jurisdiction.id, Jurisdiction.code).order_by(Jurisdiction.code)
-                if not all_jurisdictions:
-                    query = query.where(Jurisdiction.code.in_(jurisdiction or []))
-                found = (await session.execute(query)).all()
-                unknown = set(jurisdiction or []) - {code for _, code in found}
-                if unknown:
-                    raise typer.BadParameter(f"no jurisdiction with code {', '.join(sorted(unknown))}")
-                for jurisdiction_id, code in found:
-                    loaded = await load_year(
-                        session,
-                        jurisdiction_id,
-                        schedule,
-                        source=source,
-                        loaded_by="cli",
-                        now=datetime.now(UTC),
-                    )
-                    lines.append(
-                        f"{schedule.year} loaded for {code}: {schedule.holidays} days off, "
-                        f"{schedule.workdays} make-up working days; {loaded.deadlines_recomputed} assumed "
-                        f"deadlines recomputed, {loaded.deadlines_changed} changed, "
-                        f"{loaded.deadlines_still_assumed} still assumed"
-                    )
-                    lines += [
-                        f"  kept {code}'s own override of {kept.date}: "
-                        f"{'working day' if kept.is_workday else 'day off'} ({kept.note or ''})"
-                        for kept in loaded.local_overrides_kept
-                    ]
-        finally:
-            await engine.dispose()
-        return lines
-
-    with database():
-        try:
-            lines = asyncio.run(run())
-        except MinyiError as exc:
-            _err(f"error: {exc.detail_message}")
-            raise typer.Exit(1) from exc
-    for line in lines:
-        typer.echo(line)
 
 
 @app.command()
@@ -320,12 +185,12 @@ def serve(
 ) -> None:
     """Run one service (production: several workers behind a reverse proxy)."""
     if service not in APPS:
-        _err(f"unknown service {service!r}; choose one of {', '.join(APPS)}")
+        err(f"unknown service {service!r}; choose one of {', '.join(APPS)}")
         raise typer.Exit(2)
     settings = get_settings()
     _refuse_unsafe_secret()
     if not settings.database_url:
-        _err("DATABASE_URL is not set")
+        err("DATABASE_URL is not set")
         raise typer.Exit(2)
     default_port = {"intake": settings.intake_port, "routing": settings.routing_port}.get(
         service, settings.supervision_port
@@ -352,7 +217,7 @@ def worker() -> None:
     settings = get_settings()
     _refuse_unsafe_secret()
     if not settings.database_url:
-        _err("DATABASE_URL is not set")
+        err("DATABASE_URL is not set")
         raise typer.Exit(2)
     configure_logging("worker")
 
@@ -416,7 +281,7 @@ def status() -> None:
     for line in retention:
         typer.echo(line)
     if found.stuck_internal:
-        _err("ALARM: internal deliveries are stuck; see GET /v1/ops/deliveries?stuck=true (supervision_api)")
+        err("ALARM: internal deliveries are stuck; see GET /v1/ops/deliveries?stuck=true (supervision_api)")
     if not healthy or found.stuck_internal:
         raise typer.Exit(1)
 
@@ -503,7 +368,7 @@ def up() -> None:
             while not stopping:
                 exited = [(n, p.returncode) for n, p in procs if p.poll() is not None]
                 if exited:
-                    _err(f"process exited: {exited}; stopping")
+                    err(f"process exited: {exited}; stopping")
                     break
                 time.sleep(0.5)
         finally:
