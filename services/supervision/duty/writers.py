@@ -46,23 +46,32 @@ async def cosigners(session: AsyncSession, case: Case) -> set[int]:
     return set(rows) - {case.deputy_id}
 
 
+async def _award_one(
+    session: AsyncSession,
+    case: Case,
+    deputy_id: int,
+    action: DutyAction,
+    source: str,
+    reason: str,
+    at: datetime,
+) -> None:
+    """One award about one case (its tracking number ends the reason)."""
+    award_ = Award(
+        deputy_id=deputy_id,
+        action=action,
+        source=source,
+        reason=f"{reason} {case.tracking_no}",
+        case_id=case.id,
+    )
+    await award(session, case.jurisdiction_id, [award_], at)
+
+
 async def on_case_received(session: AsyncSession, case: Case, data: Mapping[str, Any], at: datetime) -> None:
     """A citizen's case that came in through a deputy's code (cases.deputy_id set): case_raised."""
     if case.kind != CaseKind.citizen or case.deputy_id is None:
         return
-    await award(
-        session,
-        case.jurisdiction_id,
-        [
-            Award(
-                deputy_id=case.deputy_id,
-                action=DutyAction.case_raised,
-                source=f"case:{case.id}",
-                reason=f"群众通过代表码反映问题 {case.tracking_no}",
-                case_id=case.id,
-            )
-        ],
-        at,
+    await _award_one(
+        session, case, case.deputy_id, DutyAction.case_raised, f"case:{case.id}", "群众通过代表码反映问题", at
     )
 
 
@@ -113,18 +122,13 @@ async def on_feedback(session: AsyncSession, case: Case, data: Mapping[str, Any]
     if source != FeedbackSource.deputy:
         log.warning("duty_feedback_not_found", case_id=case.id, feedback_id=feedback_id)
         return
-    await award(
+    await _award_one(
         session,
-        case.jurisdiction_id,
-        [
-            Award(
-                deputy_id=case.deputy_id,
-                action=DutyAction.rating_given,
-                source=f"feedback:{feedback_id}",
-                reason=f"评价代表建议的答复 {case.tracking_no}",
-                case_id=case.id,
-            )
-        ],
+        case,
+        case.deputy_id,
+        DutyAction.rating_given,
+        f"feedback:{feedback_id}",
+        "评价代表建议的答复",
         at,
     )
 
@@ -141,19 +145,8 @@ async def on_follow_up_recorded(
     )
     if deputy_id is None:
         return
-    await award(
-        session,
-        case.jurisdiction_id,
-        [
-            Award(
-                deputy_id=deputy_id,
-                action=DutyAction.follow_up,
-                source=f"follow_up:{follow_up_id}",
-                reason=f"回头看走访 {case.tracking_no}",
-                case_id=case.id,
-            )
-        ],
-        at,
+    await _award_one(
+        session, case, deputy_id, DutyAction.follow_up, f"follow_up:{follow_up_id}", "回头看走访", at
     )
 
 
