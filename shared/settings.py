@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # Our own services are retried without end, never waiting longer than this between tries.
     internal_retry_max_seconds: float = 60.0
     webhook_failure_disable_days: float = 5.0
+    # After a secret rotation the previous secret signs too (a second signature) for this many hours.
+    webhook_secret_grace_hours: float = 24.0
+    # Endpoints one API key may have (deleting one frees a place).
+    webhook_max_endpoints_per_key: int = 10
+    # Ports an integrator's URL may name besides 80 and 443 (comma-separated).
+    webhook_allowed_ports: str = ""
     # An internal delivery pending longer than this is an operational alarm (logged, listed, `minyi status`).
     internal_stuck_seconds: float = 600.0
     delivery_lease_seconds: float = 60.0
@@ -114,6 +120,10 @@ class Settings(BaseSettings):
     # A TrueType/OpenType (.ttf, .otf, .ttc) font with Chinese glyphs, subset into printed posters; unset or
     # missing: Debian's fonts-wqy-microhei if installed, else the PDF viewer's STSong-Light.
     poster_font: Path | None = None
+    # Prometheus: the worker serves /metrics on this port of `host` (0: not at all); the services serve it on
+    # their own port. When metrics_token is set, /metrics asks for it as a bearer token.
+    worker_metrics_port: int = 9464
+    metrics_token: str = ""
     log_level: str = "INFO"
     log_json: bool = False
 

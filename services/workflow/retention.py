@@ -37,7 +37,7 @@ STATE_FILE = "retention.json"
 
 # Closed: since closed_at; rejected: since its (latest) rejection; merged: since its main case closed.
 _ERASABLE = """
-    (submitter_name_enc IS NOT NULL OR submitter_phone_enc IS NOT NULL)
+    (submitter_name_enc IS NOT NULL OR submitter_phone_enc IS NOT NULL OR submitter_email_enc IS NOT NULL)
     AND (
         (status = 'closed' AND closed_at < :cutoff)
         OR (status = 'rejected' AND (SELECT max(e.at) FROM case_events e
@@ -49,20 +49,23 @@ _ERASABLE = """
 _ERASE = text(
     f"""
     WITH picked AS (
-        SELECT id, submitter_name_enc IS NOT NULL AS had_name, submitter_phone_enc IS NOT NULL AS had_phone
+        SELECT id, submitter_name_enc IS NOT NULL AS had_name, submitter_phone_enc IS NOT NULL AS had_phone,
+               submitter_email_enc IS NOT NULL AS had_email
         FROM cases WHERE {_ERASABLE}
         ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED
     ), erased AS (
-        UPDATE cases c SET submitter_name_enc = NULL, submitter_phone_enc = NULL
+        UPDATE cases c SET submitter_name_enc = NULL, submitter_phone_enc = NULL, submitter_email_enc = NULL
         FROM picked WHERE c.id = picked.id
-        RETURNING c.id, c.jurisdiction_id, c.status, picked.had_name, picked.had_phone
+        RETURNING c.id, c.jurisdiction_id, c.status, picked.had_name, picked.had_phone, picked.had_email
     )
     INSERT INTO case_events (jurisdiction_id, case_id, type, at, actor_type, public, from_status, to_status, data)
     SELECT jurisdiction_id, id, :type, CAST(:now AS timestamptz), 'system', false, status, status,
            jsonb_build_object('fields', to_jsonb(array_remove(ARRAY[
-               CASE WHEN had_name THEN 'name' END, CASE WHEN had_phone THEN 'phone' END], NULL)))
+               CASE WHEN had_name THEN 'name' END, CASE WHEN had_phone THEN 'phone' END,
+               CASE WHEN had_email THEN 'email' END], NULL)))
     FROM erased
-    RETURNING (data -> 'fields') ? 'name' AS name, (data -> 'fields') ? 'phone' AS phone
+    RETURNING (data -> 'fields') ? 'name' AS name, (data -> 'fields') ? 'phone' AS phone,
+              (data -> 'fields') ? 'email' AS email
     """  # noqa: S608 (the condition is a constant)
 )
 _DUE = text(f"SELECT count(*) FROM (SELECT 1 FROM cases WHERE {_ERASABLE} LIMIT :cap) t")  # noqa: S608
@@ -85,8 +88,8 @@ async def erase_personal_data(
     max_batches: int = ERASE_MAX_BATCHES,
 ) -> dict[str, int]:
     """One run: at most ``batch * max_batches`` cases, one transaction per batch. Answers the counts of
-    cases, names and phones erased."""
-    counts = {"cases": 0, "names": 0, "phones": 0}
+    cases, names, phones and e-mail addresses erased."""
+    counts = {"cases": 0, "names": 0, "phones": 0, "emails": 0}
     params = {"now": now, "cutoff": _cutoff(now, months), "batch": batch, "type": ERASED_EVENT}
     for _ in range(max_batches):
         async with transaction(engine) as session:
@@ -94,6 +97,7 @@ async def erase_personal_data(
         counts["cases"] += len(rows)
         counts["names"] += sum(1 for row in rows if row.name)
         counts["phones"] += sum(1 for row in rows if row.phone)
+        counts["emails"] += sum(1 for row in rows if row.email)
         if len(rows) < batch:
             break
     return counts

@@ -39,6 +39,9 @@ class OutboxEvent(Base):
     type: Mapped[str] = mapped_column(String(48))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     occurred_at: Mapped[datetime]
+    # The id of the request that caused the event: sent along with its deliveries, so one submission can be
+    # followed through every service's logs.
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_at()
     fanned_out_at: Mapped[datetime | None]
 

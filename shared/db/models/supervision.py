@@ -181,6 +181,10 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     department_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("departments.id"))
     deputy_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("deputies.id"))
+    # An integrator key that submits cases (Open311) is bound to the intake code or the station whose
+    # cases it makes; a station binding uses the station's own intake code.
+    intake_code_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("intake_codes.id"))
+    station_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("stations.id"))
     created_at: Mapped[datetime] = created_at()
     revoked_at: Mapped[datetime | None]
 
@@ -208,10 +212,16 @@ class WebhookEndpoint(Base):
     event_types: Mapped[list[str]] = mapped_column(ARRAY(String(48)))
     # Fernet-encrypted whsec_ secret; internal endpoints derive theirs from MINYI_SECRET_KEY instead.
     secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # After a rotation the previous secret still signs (a second signature) until it expires.
+    previous_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_expires_at: Mapped[datetime | None]
+    # A department's endpoint hears only events of cases assigned to that department.
+    department_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("departments.id"))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Ordered endpoints receive a case's events one at a time, in the order they happened.
     ordered: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
     created_by_key_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("api_keys.id"))
     created_at: Mapped[datetime] = created_at()

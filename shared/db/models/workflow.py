@@ -96,6 +96,7 @@ class Case(Base):
     # Personal data: encrypted at rest (shared.security.pii); erased by retention after closing.
     submitter_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     submitter_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    submitter_email_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(16), default="api")
     intake_code_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("intake_codes.id"))

@@ -141,6 +141,7 @@ async def _closed_case(
         closed_at=closed,
         submitter_name_enc=b"name",
         submitter_phone_enc=b"phone" if n != 2 else None,
+        submitter_email_enc=b"email" if n == 1 else None,
     )
     session.add(case)
     await session.flush()
@@ -159,19 +160,26 @@ async def test_personal_data_of_long_closed_cases_is_erased(
 
     assert await retention.due_for_erasure(session, NOW, 24) == 2
     erased = await retention.erase_personal_data(engine, NOW, 24, batch=1, max_batches=1)
-    assert erased == {"cases": 1, "names": 1, "phones": 1}
+    assert erased == {"cases": 1, "names": 1, "phones": 1, "emails": 1}
     erased = await retention.erase_personal_data(engine, NOW, 24)
-    assert erased == {"cases": 1, "names": 1, "phones": 0}
-    assert await retention.erase_personal_data(engine, NOW, 24) == {"cases": 0, "names": 0, "phones": 0}
+    assert erased == {"cases": 1, "names": 1, "phones": 0, "emails": 0}
+    nothing = {"cases": 0, "names": 0, "phones": 0, "emails": 0}
+    assert await retention.erase_personal_data(engine, NOW, 24) == nothing
 
     session.expire_all()
     rows = {
-        c.id: (c.submitter_name_enc, c.submitter_phone_enc) for c in (await session.scalars(select(Case)))
+        c.id: (c.submitter_name_enc, c.submitter_phone_enc, c.submitter_email_enc)
+        for c in (await session.scalars(select(Case)))
     }
-    assert [rows[i] for i in ids] == [(None, None), (None, None), (b"name", b"phone"), (b"name", b"phone")]
+    assert [rows[i] for i in ids] == [
+        (None, None, None),
+        (None, None, None),
+        (b"name", b"phone", None),
+        (b"name", b"phone", None),
+    ]
     events = (await session.scalars(select(CaseEvent).where(CaseEvent.type == "personal_data_erased"))).all()
     assert {(e.case_id, e.public, tuple(e.data["fields"])) for e in events} == {
-        (ids[0], False, ("name", "phone")),
+        (ids[0], False, ("name", "phone", "email")),
         (ids[1], False, ("name",)),
     }
     assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
