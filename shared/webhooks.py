@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,12 +29,17 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(secret: str, msg_id: str, body: bytes, now: datetime | None = None) -> dict[str, str]:
+def signed_headers(
+    secrets: str | Sequence[str], msg_id: str, body: bytes, now: datetime | None = None
+) -> dict[str, str]:
+    """The Standard Webhooks headers. Given several secrets (a rotation's grace period), the signature header
+    carries one signature per secret, space-separated; a receiver accepts the message if any one matches."""
     timestamp = int((now or datetime.now(UTC)).timestamp())
+    keys = [secrets] if isinstance(secrets, str) else list(secrets)
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(sign(key, msg_id, timestamp, body) for key in keys),
         "content-type": "application/json",
     }
 

@@ -26,14 +26,21 @@ def batch_id() -> str:
 
 
 def wire_event(
-    message_id: str, event_type: str, occurred_at: datetime, data: dict[str, Any]
+    message_id: str,
+    event_type: str,
+    occurred_at: datetime,
+    data: dict[str, Any],
+    request_id: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    event = {
         "id": message_id,
         "type": event_type,
         "timestamp": occurred_at.astimezone(UTC).isoformat(),
         "data": data,
     }
+    if request_id:
+        event["request_id"] = request_id  # the request that caused the event, for the receiver's logs
+    return event
 
 
 def encode_batch(events: Sequence[dict[str, Any]]) -> bytes:

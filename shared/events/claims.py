@@ -50,7 +50,9 @@ _CLAIM = text(
     FROM picked, outbox o, webhook_endpoints e
     WHERE d.id = picked.id AND o.id = d.outbox_id AND e.id = d.endpoint_id
     RETURNING d.id, d.attempts, d.created_at, o.id AS outbox_id, o.event_id, o.type, o.payload,
-              o.occurred_at, e.id AS endpoint_id, e.kind, e.name, e.url, e.secret_enc
+              o.occurred_at, o.request_id, e.id AS endpoint_id, e.kind, e.name, e.url, e.secret_enc,
+              CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_enc END
+                  AS previous_secret_enc
     """
 )
 
@@ -71,6 +73,9 @@ class Claimed:
     endpoint_name: str | None
     url: str
     secret_enc: bytes | None
+    # During a rotation's grace period: the previous secret, which signs too.
+    previous_secret_enc: bytes | None = None
+    request_id: str | None = None
 
     @property
     def internal(self) -> bool:
@@ -123,6 +128,8 @@ async def claim(
             endpoint_name=r.name,
             url=r.url,
             secret_enc=r.secret_enc,
+            previous_secret_enc=r.previous_secret_enc,
+            request_id=r.request_id,
         )
         for r in rows
     ]

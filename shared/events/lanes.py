@@ -26,7 +26,7 @@ from shared.events.outcomes import record
 from shared.events.transport import Outcome, post
 from shared.security.keys import derived_webhook_secret
 from shared.security.pii import decrypt
-from shared.security.urls import PinnedTarget, UrlRefused, pin_webhook_url_async
+from shared.security.urls import PinnedTarget, UrlRefused, pin_webhook_targets_async
 from shared.settings import Settings
 from shared.webhooks import encode_body, signed_headers
 
@@ -184,7 +184,10 @@ class InternalLane(Lane):
         first = group[0]
         secret = derived_webhook_secret(self.settings.secret_key, first.endpoint_name or "")
         body = batches.encode_batch(
-            [batches.wire_event(message_id(c.event_id), c.type, c.occurred_at, c.payload) for c in group]
+            [
+                batches.wire_event(message_id(c.event_id), c.type, c.occurred_at, c.payload, c.request_id)
+                for c in group
+            ]
         )
         headers = signed_headers(secret, batches.batch_id(), body, self.clock())
         outcome = await post(
@@ -228,18 +231,24 @@ class IntegratorLane(Lane):
         secret = decrypt(c.secret_enc, SECRET_PURPOSE)
         if secret is None:
             return [(c, Outcome(False, None, "endpoint secret unreadable (MINYI_SECRET_KEY changed?)"))]
+        secrets = [secret]
+        previous = decrypt(c.previous_secret_enc, SECRET_PURPOSE)
+        if previous is not None:
+            secrets.append(previous)  # a rotation's grace period: the receiver may still hold the old one
         try:
-            # Checked again at every attempt (DNS changes), and sent to the very address that was checked.
-            target = await pin_webhook_url_async(
+            # Checked again at every attempt (DNS changes), and sent to the very addresses that were checked.
+            targets = await pin_webhook_targets_async(
                 c.url, self.settings.allow_hosts, dns_seconds=self.settings.dns_timeout_seconds
             )
         except UrlRefused as exc:
             return [(c, Outcome(False, None, f"refused: {exc}"))]
         body = event_body(c.type, c.occurred_at, c.payload)
-        headers = signed_headers(secret, message_id(c.event_id), body, self.clock())
+        headers = signed_headers(secrets, message_id(c.event_id), body, self.clock())
+        if c.request_id:
+            headers["x-request-id"] = c.request_id
         outcome = await post(
             self.client,
-            target,
+            targets,
             body,
             headers,
             deadline=self.settings.webhook_timeout_seconds,

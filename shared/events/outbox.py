@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,8 @@ async def emit(
             case_id=case_id,
             payload=payload,
             occurred_at=occurred_at,
+            # The request (or, in a receiver, the event) being handled: logs bind it as request_id.
+            request_id=structlog.contextvars.get_contextvars().get("request_id"),
         )
     )
     # Delivered by Postgres only when (and if) this transaction commits, and identical ones coalesce, so one

@@ -22,6 +22,9 @@ from shared.settings import Settings
 
 log = structlog.get_logger("minyi.relay")
 
+# A receiver's Retry-After is honoured up to this many seconds (a day); a larger one waits this long.
+RETRY_AFTER_CAP_SECONDS = 86400.0
+
 _RECORD = text(
     """
     UPDATE webhook_deliveries d
@@ -82,6 +85,8 @@ async def record(
             gone.add(claimed.endpoint_id)
         status = "succeeded" if outcome.ok else "failed" if final else "pending"
         wait = 0.0 if outcome.ok or final else retry_delay(schedule, attempts, claimed.internal, settings)
+        if not outcome.ok and not final and outcome.retry_after is not None:
+            wait = max(wait, min(outcome.retry_after, RETRY_AFTER_CAP_SECONDS))
         columns["ids"].append(claimed.delivery_id)
         columns["tokens"].append(claimed.token)
         columns["statuses"].append(status)

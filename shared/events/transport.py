@@ -8,7 +8,10 @@ only up to a cap; the connection is dropped after that.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -21,6 +24,8 @@ class Outcome:
     status_code: int | None
     error: str | None
     body: bytes = b""
+    # Seconds the receiver asked us to wait (Retry-After on a 429 or 503), if it said.
+    retry_after: float | None = None
 
 
 def lane_client(
@@ -40,30 +45,66 @@ def lane_client(
 
 async def post(
     client: httpx.AsyncClient,
-    target: PinnedTarget,
+    targets: PinnedTarget | Sequence[PinnedTarget],
     body: bytes,
     headers: dict[str, str],
     *,
     deadline: float,
     max_body: int,
 ) -> Outcome:
-    """POSTs ``body``; 2xx is success. Never takes longer than ``deadline`` seconds in all."""
-    if target.host_header:
-        headers = {**headers, "host": target.host_header}
-    extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+    """POSTs ``body``; 2xx is success. Never takes longer than ``deadline`` seconds in all.
+
+    Given several targets (the addresses a host name resolved to), a target that cannot be connected to
+    passes the request on to the next one, within the same deadline; any answer ends the attempt.
+    """
+    candidates = [targets] if isinstance(targets, PinnedTarget) else list(targets)
     try:
         async with asyncio.timeout(deadline):
-            async with client.stream(
-                "POST", target.url, content=body, headers=headers, extensions=extensions
-            ) as response:
-                answer = await _read_capped(response, max_body)
+            for n, target in enumerate(candidates, start=1):
+                try:
+                    return await _post_one(client, target, body, headers, max_body)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    if n == len(candidates):
+                        return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
     except TimeoutError:
         return Outcome(False, None, f"timeout: no complete answer within {deadline:g} s")
     except httpx.HTTPError as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
+    return Outcome(False, None, "no address to send to")
+
+
+async def _post_one(
+    client: httpx.AsyncClient, target: PinnedTarget, body: bytes, headers: dict[str, str], max_body: int
+) -> Outcome:
+    if target.host_header:
+        headers = {**headers, "host": target.host_header}
+    extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else None
+    async with client.stream(
+        "POST", target.url, content=body, headers=headers, extensions=extensions
+    ) as response:
+        answer = await _read_capped(response, max_body)
     ok = 200 <= response.status_code < 300
     error = None if ok else answer[:500].decode("utf-8", errors="replace") or f"HTTP {response.status_code}"
-    return Outcome(ok, response.status_code, error, answer)
+    retry_after = None
+    if response.status_code in (429, 503):
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return Outcome(ok, response.status_code, error, answer, retry_after)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 async def _read_capped(response: httpx.Response, max_body: int) -> bytes:

@@ -94,16 +94,23 @@ class PinnedTarget:
 
 
 def pin_webhook_url(url: str, allow_hosts: frozenset[str]) -> PinnedTarget:
-    """Checks the URL like ``check_webhook_url`` and aims it at the address that passed, so a second DNS
-    answer (rebinding) cannot send the request to a private address."""
-    return _pinned(url, *_checked(url, allow_hosts))
+    """Checks the URL like ``check_webhook_url`` and aims it at the first address that passed, so a second
+    DNS answer (rebinding) cannot send the request to a private address."""
+    return pin_webhook_targets(url, allow_hosts)[0]
 
 
-async def pin_webhook_url_async(url: str, allow_hosts: frozenset[str], *, dns_seconds: float) -> PinnedTarget:
-    """``pin_webhook_url`` for the relay: the DNS lookup gives up after ``dns_seconds``."""
+def pin_webhook_targets(url: str, allow_hosts: frozenset[str]) -> list[PinnedTarget]:
+    """``pin_webhook_url`` for each address the host has, to be tried in turn."""
+    return _pinned_all(url, *_checked(url, allow_hosts))
+
+
+async def pin_webhook_targets_async(
+    url: str, allow_hosts: frozenset[str], *, dns_seconds: float
+) -> list[PinnedTarget]:
+    """``pin_webhook_targets`` for the relay: the DNS lookup gives up after ``dns_seconds``."""
     host = (urlsplit(url).hostname or "").lower()
     if not host or host in allow_hosts or _is_ip(host):
-        return pin_webhook_url(url, allow_hosts)
+        return pin_webhook_targets(url, allow_hosts)
     loop = asyncio.get_running_loop()
     try:
         # _resolve is looked up now, so tests that replace it are honoured.
@@ -112,14 +119,18 @@ async def pin_webhook_url_async(url: str, allow_hosts: frozenset[str], *, dns_se
         raise UrlRefused("解析回调地址的主机名超时") from exc
     except OSError as exc:
         raise UrlRefused("无法解析回调地址的主机名") from exc
-    return _pinned(url, *_checked(url, allow_hosts, resolve=lambda _host: addresses))
+    return _pinned_all(url, *_checked(url, allow_hosts, resolve=lambda _host: addresses))
 
 
-def _pinned(url: str, parts: SplitResult, addresses: list[str] | None) -> PinnedTarget:
+def _pinned_all(url: str, parts: SplitResult, addresses: list[str] | None) -> list[PinnedTarget]:
     hostname = parts.hostname or ""
     if addresses is None or _is_ip(hostname):
-        return PinnedTarget(url)
-    address = addresses[0]
+        return [PinnedTarget(url)]
+    return [_pinned(url, parts, address) for address in addresses]
+
+
+def _pinned(url: str, parts: SplitResult, address: str) -> PinnedTarget:
+    hostname = parts.hostname or ""
     literal = f"[{address}]" if ":" in address else address
     netloc = f"{literal}:{parts.port}" if parts.port is not None else literal
     host_header = f"{hostname}:{parts.port}" if parts.port is not None else hostname
