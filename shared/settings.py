@@ -7,21 +7,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "minyi-development-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MINYI_", extra="ignore")
+    # Errors never echo the values read (a secret key's tail would otherwise be printed).
+    model_config = SettingsConfigDict(env_prefix="MINYI_", extra="ignore", hide_input_in_errors=True)
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "MINYI_DATABASE_URL")
     )
     data_dir: Path = Path("var")
+    # MINYI_SECRET_KEY may list several keys, comma-separated (a rotation): after validation secret_key is the
+    # first, which encrypts and signs; secret_keys are all of them, in order, and all decrypt and verify.
     secret_key: str = DEVELOPMENT_SECRET
+    _older_secret_keys: tuple[str, ...] = PrivateAttr(default=())
 
     host: str = "127.0.0.1"
     intake_port: int = 8001
@@ -129,9 +134,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
-        if self.env == "production" and (self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32):
-            raise ValueError("MINYI_SECRET_KEY must be set to a random value of 32+ characters in production")
+        """Splits MINYI_SECRET_KEY into its keys (an empty one is a mistake anywhere) and, in production,
+        refuses a weak key at any position: an older key still decrypts and verifies."""
+        keys = [key.strip() for key in self.secret_key.split(",")]
+        if any(not key for key in keys):
+            raise ValueError("MINYI_SECRET_KEY lists an empty key (keys are separated by single commas)")
+        self.secret_key = keys[0]
+        self._older_secret_keys = tuple(keys[1:])
+        weak = weak_secret_positions(self.secret_keys)
+        if self.env == "production" and weak:
+            raise ValueError(
+                f"MINYI_SECRET_KEY: {_which(weak)} the development secret or shorter than {MIN_SECRET_CHARS} "
+                f"characters (counted from 1); every key must be a random value of {MIN_SECRET_CHARS}+ "
+                "characters in production"
+            )
         return self
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """Every configured key, the signing one first."""
+        return (self.secret_key, *self._older_secret_keys)
 
     @property
     def allow_hosts(self) -> frozenset[str]:
@@ -165,15 +187,30 @@ def get_settings() -> Settings:
     return Settings()
 
 
+def weak_secret_positions(keys: tuple[str, ...]) -> list[int]:
+    """The 1-based positions of the keys that are the published development secret or too short."""
+    return [n for n, key in enumerate(keys, 1) if key == DEVELOPMENT_SECRET or len(key) < MIN_SECRET_CHARS]
+
+
+def _which(positions: list[int]) -> str:
+    """Which keys of the list (counted from 1): "key 2 is", "keys 1, 3 are"."""
+    numbers = ", ".join(str(n) for n in positions)
+    return f"key {numbers} is" if len(positions) == 1 else f"keys {numbers} are"
+
+
 def unsafe_secret(settings: Settings, environ: Mapping[str, str]) -> str | None:
-    """Why a service or the worker must not start with this secret, or None. The published development
+    """Why a service or the worker must not start with these secrets, or None. The published development
     secret (or a short one) keys personal-data encryption and the internal event signatures, so it is
-    accepted only where MINYI_ENV says development or test explicitly, never by default."""
-    weak = settings.secret_key == DEVELOPMENT_SECRET or len(settings.secret_key) < 32
+    accepted only where MINYI_ENV says development or test explicitly, never by default; an older key kept
+    for a rotation still decrypts, so it is held to the same rule."""
+    weak = weak_secret_positions(settings.secret_keys)
     if weak and environ.get("MINYI_ENV") not in ("development", "test"):
+        which = "MINYI_SECRET_KEY is"
+        if len(settings.secret_keys) > 1:
+            which = f"MINYI_SECRET_KEY's {_which(weak)}"
         return (
-            "refusing to start: MINYI_SECRET_KEY is the published development secret (or shorter than 32 "
-            "characters); set MINYI_SECRET_KEY to a random value, or MINYI_ENV=development on a developer's "
-            "machine (minyi up sets it)"
+            f"refusing to start: {which} the published development secret (or shorter than "
+            f"{MIN_SECRET_CHARS} characters); set MINYI_SECRET_KEY to random values, or MINYI_ENV=development "
+            "on a developer's machine (minyi up sets it)"
         )
     return None
