@@ -1,11 +1,17 @@
-"""Outbound URL policy for webhooks: public addresses only, unless the host is explicitly allowed."""
+"""Outbound URL policy for webhooks: public addresses on the usual ports only, unless the host is explicitly
+allowed.
+
+A URL passes when its scheme is http or https, it carries no user name or password, and, unless its host is
+allow-listed (MINYI_WEBHOOK_ALLOW_HOSTS, which keeps any port), its port is 80, 443 or one of the extra ports
+configured (MINYI_WEBHOOK_ALLOWED_PORTS) and every address its host resolves to is public.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -15,6 +21,10 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 _CARRY_IPV4 = tuple(ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96"))
 # Local-use NAT64 (RFC 8215) leads only into the operator's own network.
 _LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+# Deprecated IPv6 site-local addresses (RFC 3879): private in practice, yet Python counts them as global.
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+# Ports every URL may name; others only when configured (or for an allow-listed host).
+STANDARD_PORTS = frozenset({80, 443})
 
 
 class UrlRefused(ValueError):
@@ -34,7 +44,7 @@ def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 def _is_public(address: str) -> bool:
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip in _LOCAL_NAT64:
+        if ip in _LOCAL_NAT64 or ip in _SITE_LOCAL:
             return False
         # Judged by the IPv4 address inside, where the packets would end up.
         ip = _carried_ipv4(ip) or ip
@@ -46,10 +56,22 @@ def _is_public(address: str) -> bool:
 _DNS_THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="webhook-dns")
 
 
-def _checked(
-    url: str, allow_hosts: frozenset[str], resolve: Callable[[str], list[str]] | None = None
-) -> tuple[SplitResult, list[str] | None]:
-    """The URL's parts and the public addresses its host has; None for an allow-listed host."""
+def parse_ports(value: str) -> frozenset[int]:
+    """MINYI_WEBHOOK_ALLOWED_PORTS: comma-separated port numbers; anything that is not one is ignored."""
+    ports = set()
+    for item in value.split(","):
+        item = item.strip()
+        if item.isdigit() and 0 < int(item) < 65536:
+            ports.add(int(item))
+    return frozenset(ports)
+
+
+def _ports_text(ports: Collection[int]) -> str:
+    return "、".join(str(port) for port in sorted(STANDARD_PORTS | set(ports)))
+
+
+def _shape(url: str, allow_hosts: frozenset[str]) -> tuple[SplitResult, bool]:
+    """The URL's parts, checked for everything but its addresses; True when its host is allow-listed."""
     parts = urlsplit(url)
     try:
         parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
@@ -59,9 +81,26 @@ def _checked(
         raise UrlRefused("回调地址必须是 http 或 https 网址")
     if parts.username or parts.password:
         raise UrlRefused("回调地址不能包含用户名或密码")
-    host = parts.hostname.lower()
-    if host in allow_hosts:
+    return parts, parts.hostname.lower() in allow_hosts
+
+
+def _check_port(parts: SplitResult, ports: Collection[int]) -> None:
+    if parts.port is not None and parts.port not in STANDARD_PORTS and parts.port not in ports:
+        raise UrlRefused(f"回调地址的端口只能是 {_ports_text(ports)}")
+
+
+def _checked(
+    url: str,
+    allow_hosts: frozenset[str],
+    resolve: Callable[[str], list[str]] | None = None,
+    *,
+    ports: Collection[int] = (),
+) -> tuple[SplitResult, list[str] | None]:
+    """The URL's parts and the public addresses its host has; None for an allow-listed host."""
+    parts, allowed = _shape(url, allow_hosts)
+    if allowed:
         return parts, None
+    host = (parts.hostname or "").lower()
     try:
         addresses = [host] if _is_ip(host) else (resolve or _resolve)(host)
     except OSError as exc:
@@ -71,16 +110,18 @@ def _checked(
     for address in addresses:
         if not _is_public(address):
             raise UrlRefused("回调地址不能指向本机、内网或链路本地地址")
+    _check_port(parts, ports)
     return parts, addresses
 
 
-def check_webhook_url(url: str, allow_hosts: frozenset[str]) -> None:
-    """Refuses anything but http(s) URLs whose host resolves only to public addresses.
+def check_webhook_url(url: str, allow_hosts: frozenset[str], *, ports: Collection[int] = ()) -> None:
+    """Refuses anything but http(s) URLs on port 80, 443 or one of ``ports`` whose host resolves only to
+    public addresses.
 
-    ``allow_hosts`` (MINYI_WEBHOOK_ALLOW_HOSTS) names hosts or literal addresses exempt from the address check;
-    internal subscriptions and local demos use it.
+    ``allow_hosts`` (MINYI_WEBHOOK_ALLOW_HOSTS) names hosts or literal addresses exempt from the address and
+    port checks; internal subscriptions and local demos use it.
     """
-    _checked(url, allow_hosts)
+    _checked(url, allow_hosts, ports=ports)
 
 
 @dataclass(frozen=True)
@@ -93,24 +134,27 @@ class PinnedTarget:
     sni_hostname: str | None = None
 
 
-def pin_webhook_url(url: str, allow_hosts: frozenset[str]) -> PinnedTarget:
+def pin_webhook_url(url: str, allow_hosts: frozenset[str], *, ports: Collection[int] = ()) -> PinnedTarget:
     """Checks the URL like ``check_webhook_url`` and aims it at the first address that passed, so a second
     DNS answer (rebinding) cannot send the request to a private address."""
-    return pin_webhook_targets(url, allow_hosts)[0]
+    return pin_webhook_targets(url, allow_hosts, ports=ports)[0]
 
 
-def pin_webhook_targets(url: str, allow_hosts: frozenset[str]) -> list[PinnedTarget]:
+def pin_webhook_targets(
+    url: str, allow_hosts: frozenset[str], *, ports: Collection[int] = ()
+) -> list[PinnedTarget]:
     """``pin_webhook_url`` for each address the host has, to be tried in turn."""
-    return _pinned_all(url, *_checked(url, allow_hosts))
+    return _pinned_all(url, *_checked(url, allow_hosts, ports=ports))
 
 
 async def pin_webhook_targets_async(
-    url: str, allow_hosts: frozenset[str], *, dns_seconds: float
+    url: str, allow_hosts: frozenset[str], *, dns_seconds: float, ports: Collection[int] = ()
 ) -> list[PinnedTarget]:
     """``pin_webhook_targets`` for the relay: the DNS lookup gives up after ``dns_seconds``."""
     host = (urlsplit(url).hostname or "").lower()
     if not host or host in allow_hosts or _is_ip(host):
-        return pin_webhook_targets(url, allow_hosts)
+        return pin_webhook_targets(url, allow_hosts, ports=ports)
+    _check_port(_shape(url, allow_hosts)[0], ports)  # a URL refused for its port costs no DNS lookup
     loop = asyncio.get_running_loop()
     try:
         # _resolve is looked up now, so tests that replace it are honoured.
@@ -119,7 +163,7 @@ async def pin_webhook_targets_async(
         raise UrlRefused("解析回调地址的主机名超时") from exc
     except OSError as exc:
         raise UrlRefused("无法解析回调地址的主机名") from exc
-    return _pinned_all(url, *_checked(url, allow_hosts, resolve=lambda _host: addresses))
+    return _pinned_all(url, *_checked(url, allow_hosts, resolve=lambda _host: addresses, ports=ports))
 
 
 def _pinned_all(url: str, parts: SplitResult, addresses: list[str] | None) -> list[PinnedTarget]:

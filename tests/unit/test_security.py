@@ -17,7 +17,7 @@ from shared.security.keys import (
     new_webhook_secret,
 )
 from shared.security.pii import decrypt, encrypt, mask_name, mask_phone
-from shared.security.urls import UrlRefused, check_webhook_url
+from shared.security.urls import UrlRefused, check_webhook_url, parse_ports
 from shared.webhooks import encode_body, signed_headers, verify
 
 
@@ -133,7 +133,7 @@ def test_pinning_aims_at_the_checked_address_and_keeps_the_host(monkeypatch: pyt
     from shared.security import urls
 
     monkeypatch.setattr(urls, "_resolve", lambda host: ["93.184.216.34"] if host == "hooks.example" else [])
-    pinned = urls.pin_webhook_url("https://hooks.example:8443/minyi?x=1", frozenset())
+    pinned = urls.pin_webhook_url("https://hooks.example:8443/minyi?x=1", frozenset(), ports={8443})
     assert pinned == urls.PinnedTarget(
         url="https://93.184.216.34:8443/minyi?x=1",
         host_header="hooks.example:8443",
@@ -152,3 +152,54 @@ def test_pinning_aims_at_the_checked_address_and_keeps_the_host(monkeypatch: pyt
     assert urls.pin_webhook_url("http://8.8.8.8/x", frozenset()) == urls.PinnedTarget("http://8.8.8.8/x")
     with pytest.raises(urls.UrlRefused):
         urls.pin_webhook_url("http://hooks.example:99999/x", frozenset())
+
+
+def test_only_ports_80_and_443_and_the_configured_ones_pass_unless_the_host_is_allow_listed() -> None:
+    check_webhook_url("http://8.8.8.8:80/hook", frozenset())
+    check_webhook_url("https://8.8.8.8:443/hook", frozenset())
+    for url in ("https://8.8.8.8:8443/hook", "http://8.8.8.8:22/hook", "http://8.8.8.8:6379/"):
+        with pytest.raises(UrlRefused) as refused:
+            check_webhook_url(url, frozenset())
+        assert str(refused.value) == "回调地址的端口只能是 80、443"
+    check_webhook_url("https://8.8.8.8:8443/hook", frozenset(), ports=parse_ports("8443, 9443"))
+    with pytest.raises(UrlRefused) as refused:
+        check_webhook_url("https://8.8.8.8:22/hook", frozenset(), ports=parse_ports("9443,8443"))
+    assert str(refused.value) == "回调地址的端口只能是 80、443、8443、9443"
+    # Allow-listed hosts (our own services, local tests) keep any port.
+    check_webhook_url("http://127.0.0.1:9000/hook", frozenset({"127.0.0.1"}))
+    check_webhook_url("http://hooks.test:6379/hook", frozenset({"hooks.test"}))
+
+
+def test_allowed_ports_setting_ignores_what_is_not_a_port() -> None:
+    assert parse_ports("") == frozenset()
+    assert parse_ports(" 8443 ,x, 0, 70000, -1, 9000") == frozenset({8443, 9000})
+
+
+async def test_the_relay_refuses_a_port_before_looking_the_host_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.security import urls
+
+    def no_lookup(host: str) -> list[str]:
+        raise AssertionError("looked up")
+
+    monkeypatch.setattr(urls, "_resolve", no_lookup)
+    with pytest.raises(UrlRefused) as refused:
+        await urls.pin_webhook_targets_async("https://hooks.example:8080/x", frozenset(), dns_seconds=1)
+    assert str(refused.value) == "回调地址的端口只能是 80、443"
+    monkeypatch.setattr(urls, "_resolve", lambda host: ["93.184.216.34"])
+    (target,) = await urls.pin_webhook_targets_async(
+        "https://hooks.example:8080/x", frozenset(), dns_seconds=1, ports={8080}
+    )
+    assert target.url == "https://93.184.216.34:8080/x"
+
+
+@pytest.mark.parametrize("address", ["fec0::1", "fec0:1234::5", "feff:ffff::1"])
+def test_ipv6_site_local_addresses_are_refused(address: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Deprecated (RFC 3879) but still routed inside some networks; Python calls them global.
+    with pytest.raises(UrlRefused) as refused:
+        check_webhook_url(f"http://[{address}]/hook", frozenset())
+    assert str(refused.value) == "回调地址不能指向本机、内网或链路本地地址"
+    from shared.security import urls
+
+    monkeypatch.setattr(urls, "_resolve", lambda host: ["2606:4700:4700::1111", address])
+    with pytest.raises(UrlRefused):
+        check_webhook_url("https://hooks.example/hook", frozenset())
