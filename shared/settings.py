@@ -155,6 +155,14 @@ class Settings(BaseSettings):
         """Every configured key, the signing one first."""
         return (self.secret_key, *self._older_secret_keys)
 
+    @secret_keys.setter
+    def secret_keys(self, keys: tuple[str, ...]) -> None:
+        # For tests: monkeypatch.setattr(get_settings(), "secret_keys", (new, old)) (and it is put back).
+        if not keys or not all(keys):
+            raise ValueError("secret_keys needs one or more non-empty keys")
+        self.secret_key = keys[0]
+        self._older_secret_keys = tuple(keys[1:])
+
     @property
     def allow_hosts(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())

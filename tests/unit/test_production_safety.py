@@ -85,9 +85,7 @@ def test_serve_refuses_a_weak_older_key(monkeypatch: pytest.MonkeyPatch) -> None
     from shared.settings import get_settings
 
     monkeypatch.delenv("MINYI_ENV", raising=False)
-    settings = Settings(secret_key=f"{STRONG},tiny-key", env="development")
-    monkeypatch.setattr(get_settings(), "secret_key", settings.secret_key)
-    monkeypatch.setattr(get_settings(), "_older_secret_keys", ("tiny-key",))
+    monkeypatch.setattr(get_settings(), "secret_keys", (STRONG, "tiny-key"))
     result = CliRunner().invoke(app, ["worker"])
     assert result.exit_code == 2
     assert "refusing to start: MINYI_SECRET_KEY's key 2 is" in result.output
