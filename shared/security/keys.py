@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 API_KEY_PREFIX = "mk"
@@ -56,3 +57,9 @@ def derived_webhook_secret(master_secret: str, name: str) -> str:
     """A stable whsec_ secret for an internal subscription, computable by sender and receiver alike."""
     digest = hmac.new(master_secret.encode(), f"internal-webhook:{name}".encode(), hashlib.sha256).digest()
     return "whsec_" + base64.b64encode(digest).decode()
+
+
+def derived_webhook_secrets(master_secrets: Iterable[str], name: str) -> list[str]:
+    """The internal subscription's secret under each master secret, in order: the sender signs with the first,
+    a receiver accepts any (a rotation of MINYI_SECRET_KEY, during which both sides may be restarted apart)."""
+    return [derived_webhook_secret(master_secret, name) for master_secret in master_secrets]

@@ -1,12 +1,18 @@
-"""Encryption at rest and masking of personal data (submitter name and phone)."""
+"""Encryption at rest (submitter name, phone and e-mail; integrators' webhook secrets) and masking of personal
+data.
+
+Each purpose has its own Fernet key, derived from a master secret. MINYI_SECRET_KEY may list several master
+secrets during a rotation: the first encrypts, every one decrypts (MultiFernet), and `minyi secrets
+reencrypt` moves stored values to the first (shared.security.reencrypt)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from enum import Enum
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from shared.settings import get_settings
 
@@ -17,8 +23,13 @@ def _fernet(master_secret: str, purpose: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def _cipher(purpose: str) -> Fernet:
-    return _fernet(get_settings().secret_key, purpose)
+@lru_cache
+def _multi(master_secrets: tuple[str, ...], purpose: str) -> MultiFernet:
+    return MultiFernet([_fernet(secret, purpose) for secret in master_secrets])
+
+
+def _cipher(purpose: str) -> MultiFernet:
+    return _multi(get_settings().secret_keys, purpose)
 
 
 def encrypt(value: str | None, purpose: str = "pii") -> bytes | None:
@@ -28,12 +39,37 @@ def encrypt(value: str | None, purpose: str = "pii") -> bytes | None:
 
 
 def decrypt(token: bytes | None, purpose: str = "pii") -> str | None:
+    """The plain text, or None when the token is None or no configured key opens it."""
     if token is None:
         return None
     try:
         return _cipher(purpose).decrypt(bytes(token)).decode()
     except InvalidToken:
         return None
+
+
+class KeyState(Enum):
+    current = "current"  # encrypted with the first key
+    older = "older"  # readable, but with a later key of the list
+    unreadable = "unreadable"  # no configured key opens it
+
+
+def key_state(token: bytes, purpose: str) -> KeyState:
+    """Which of the configured keys a stored token was encrypted with (as far as re-encryption cares)."""
+    master_secrets = get_settings().secret_keys
+    for position, secret in enumerate(master_secrets):
+        try:
+            _fernet(secret, purpose).decrypt(bytes(token))
+        except InvalidToken:
+            continue
+        return KeyState.current if position == 0 else KeyState.older
+    return KeyState.unreadable
+
+
+def rotate(token: bytes, purpose: str) -> bytes:
+    """The same plain text encrypted with the first key (MultiFernet.rotate); raises InvalidToken when no
+    configured key opens it."""
+    return _cipher(purpose).rotate(bytes(token))
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -169,9 +169,7 @@ async def login(request: Request, session: Session) -> Response:
         return response
     values = await _form(request)
     nonce = request.cookies.get(NONCE_COOKIE) or ""
-    if not _NONCE.fullmatch(nonce) or not sessions.csrf_matches(
-        sessions.csrf_for_nonce(nonce), values.get("csrf")
-    ):
+    if not _NONCE.fullmatch(nonce) or not sessions.nonce_csrf_accepted(nonce, values.get("csrf")):
         return _login_page(request, CsrfRejected.message, 403, fresh_nonce=True)
     try:
         signed = await sessions.sign_in(session, values.get("key", ""), datetime.now(UTC))
@@ -197,7 +195,7 @@ async def logout(request: Request, session: Session, user: SignedIn) -> Response
         return _to_login(request)
     token = request.cookies[SESSION_COOKIE]
     values = await _form(request)
-    if not sessions.csrf_matches(sessions.csrf_for_session(token), values.get("csrf")):
+    if not sessions.session_csrf_accepted(token, values.get("csrf")):
         return _problem(request, CsrfRejected(), views.PATH, "返回看板")
     await sessions.sign_out(session, token)
     response = RedirectResponse(LOGIN_PATH, status_code=303)

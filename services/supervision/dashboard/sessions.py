@@ -2,9 +2,10 @@
 
 A browser signs in once with an API key and from then on holds only a random session token (32 bytes) in a
 cookie; the database keeps the token's SHA-256, never the token or the key. A session ends 12 hours after
-sign-in, at sign-out, or as soon as its key is revoked (checked on every request). Every form carries a CSRF
-token: an HMAC of the session token (or, before sign-in, of a random nonce in a cookie of its own) under the
-service's secret, compared in constant time; a page of another site can read neither cookie, so it cannot
+sign-in, at sign-out, or as soon as its key is revoked (checked on every request); a session is no HMAC, so
+rotating MINYI_SECRET_KEY leaves it alone. Every form carries a CSRF token: an HMAC of the session token (or,
+before sign-in, of a random nonce in a cookie of its own) under the first of MINYI_SECRET_KEY's keys (any of
+them is accepted), compared in constant time; a page of another site can read neither cookie, so it cannot
 make the token.
 """
 
@@ -119,9 +120,9 @@ async def sign_out(session: AsyncSession, token: str | None) -> None:
         )
 
 
-def _csrf(binding: str) -> str:
-    secret = get_settings().secret_key.encode()
-    return hmac.new(secret, f"dashboard-csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+def _csrf(binding: str, secret: str | None = None) -> str:
+    key = (secret if secret is not None else get_settings().secret_key).encode()
+    return hmac.new(key, f"dashboard-csrf:{binding}".encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_for_session(token: str) -> str:
@@ -139,3 +140,19 @@ def csrf_matches(expected: str, given: str | None) -> bool:
     if not given:
         return False
     return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def _csrf_accepted(binding: str, given: str | None) -> bool:
+    # Made with the first of MINYI_SECRET_KEY's keys; a form rendered before a rotation (made with what is now
+    # an older key) is accepted too.
+    return any(csrf_matches(_csrf(binding, secret), given) for secret in get_settings().secret_keys)
+
+
+def session_csrf_accepted(token: str, given: str | None) -> bool:
+    """Whether a signed-in browser's form carries its session's CSRF token (under any configured key)."""
+    return _csrf_accepted(f"session:{token}", given)
+
+
+def nonce_csrf_accepted(nonce: str, given: str | None) -> bool:
+    """Whether the sign-in form carries its nonce's CSRF token (under any configured key)."""
+    return _csrf_accepted(f"nonce:{nonce}", given)
