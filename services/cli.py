@@ -21,6 +21,7 @@ import uvicorn
 
 from services.cli_common import database, err
 from services.cli_data import calendar_app, metrics_app
+from services.cli_secrets import secrets_app
 from shared.settings import get_settings, unsafe_secret
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(jurisdiction_app, name="jurisdiction")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(secrets_app, name="secrets")
 
 APPS = {
     "intake": "intake_api.app:create_app",
