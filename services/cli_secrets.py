@@ -25,6 +25,8 @@ def reencrypt(
 
     Safe to interrupt and to run again. Prints, per column, the values re-encrypted, those already under the
     first key and those no configured key opens (left as they are; exit 1 if there are any)."""
+    from sqlalchemy.exc import DBAPIError
+
     from shared.db.engine import build_engine
     from shared.security.reencrypt import ColumnCount
     from shared.security.reencrypt import reencrypt as walk
@@ -46,7 +48,13 @@ def reencrypt(
 
     keys = len(get_settings().secret_keys)
     with database():
-        counts = asyncio.run(run())
+        try:
+            counts = asyncio.run(run())
+        except DBAPIError as exc:
+            # Not the exception itself: its text would carry the statement's parameters (ciphertexts).
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+            err(f"error: {reason}; the batches before were written, the one under way was not: run it again")
+            raise typer.Exit(1) from None
     verb = "to re-encrypt" if dry_run else "re-encrypted"
     typer.echo(
         f"{keys} key{'s' if keys != 1 else ''} configured; the first encrypts"

@@ -265,3 +265,38 @@ async def test_the_command_reencrypts_counts_and_fails_on_unreadable_values(
     session.expire_all()
     full = await session.get(Case, ids["full"])
     assert full is not None and decrypt(full.submitter_email_enc) == "zhang@example.cn"
+
+
+async def test_a_row_locked_too_long_stops_the_command_and_a_second_run_finishes(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    world: World,
+    use_keys: UseKeys,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr(get_settings(), "db_lock_timeout_ms", 300)
+    ids = await _arrange(session, world, use_keys)
+    await session.execute(update(Case).where(Case.id == ids["broken"]).values(submitter_phone_enc=None))
+    await session.commit()
+    before = await _stored(session)
+    use_keys(NEW, OLD)
+
+    async with engine.connect() as holder:  # the application, changing that case right now
+        transaction = await holder.begin()
+        await holder.execute(select(Case.id).where(Case.id == ids["named"]).with_for_update())
+        stopped = await asyncio.to_thread(CliRunner().invoke, app, ["secrets", "reencrypt"])
+        await transaction.rollback()
+    assert stopped.exit_code == 1, stopped.output
+    assert "error: " in stopped.stderr and "run it again" in stopped.stderr
+    assert "gAAAA" not in stopped.output  # no ciphertext (Fernet tokens start so) in the message
+    assert await _stored(session) == before  # the batch under way was not written
+
+    again = await asyncio.to_thread(CliRunner().invoke, app, ["secrets", "reencrypt"])
+    assert again.exit_code == 0, again.output
+    assert "3 re-encrypted, 0 already current, 0 unreadable" in again.stdout
