@@ -35,7 +35,8 @@ from shared.security.keys import hash_matches, new_access_key, sha256_hex
 from shared.security.pii import encrypt
 from shared.settings import get_settings
 
-Source = Literal["api", "form"]
+# open311: an integrator's request through intake_api's Open311 endpoint; idempotent like "api".
+Source = Literal["api", "form", "open311"]
 
 _SUBMISSION_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 _UNKNOWN_CATEGORY = "问题分类不存在或已停用，请重新选择"
@@ -80,20 +81,21 @@ async def _earlier(connection: AsyncConnection, code_id: int, key: str) -> Earli
     return EarlierCase(row.tracking_no, row.status, row.access_key_hash, row.submission_body_hash)
 
 
-def body_hash(data: SubmissionIn) -> str:
+def body_hash(data: SubmissionIn, submitter_email: str | None = None) -> str:
     """The SHA-256 of the body's canonical JSON (fields sorted, defaults filled in), so the same submission
-    hashes the same however its JSON was spelled."""
-    canonical = json.dumps(
-        data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    hashes the same however its JSON was spelled. An e-mail (Open311 only) is part of the body when given."""
+    body = data.model_dump(mode="json")
+    if submitter_email is not None:
+        body["submitter_email"] = submitter_email
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return sha256_hex(canonical)
 
 
 def _repeat(case: EarlierCase, derived_key: str | None, source: Source, body: str) -> Submitted:
-    # Only a JSON client chooses its key, so only there can one key carry two bodies. A form's key is issued
-    # to one page and cannot be guessed: a citizen who goes back, edits and sends again sees their own
-    # receipt, as before. Cases from before bodies were bound (no hash) replay as before.
-    if source == "api" and case.body_hash is not None and case.body_hash != body:
+    # Only a JSON (or Open311) client chooses its key, so only there can one key carry two bodies. A form's
+    # key is issued to one page and cannot be guessed: a citizen who goes back, edits and sends again sees
+    # their own receipt, as before. Cases from before bodies were bound (no hash) replay as before.
+    if source != "form" and case.body_hash is not None and case.body_hash != body:
         raise IdempotencyKeyReused()
     # A form's derived key opens the same receipt again; a JSON client's key was shown once and is gone.
     shown = derived_key if derived_key and hash_matches(derived_key, case.access_key_hash) else None
@@ -118,10 +120,12 @@ async def submit_case(
     *,
     source: Source,
     submission_key: str | None = None,
+    submitter_email: str | None = None,
 ) -> Submitted:
     """Opens a received case for the code's jurisdiction, station, deputy and grid (event and outbox row
     included) in one statement. For the form, only keys this server issued are honoured, and they derive
-    the access key. ``connection`` should be in autocommit mode: the case is committed when this returns."""
+    the access key. ``submitter_email`` (Open311) is stored encrypted like the name and phone.
+    ``connection`` should be in autocommit mode: the case is committed when this returns."""
     route = await directory.route(token)
     derived_key: str | None = None
     if source == "form":
@@ -132,7 +136,7 @@ async def submit_case(
     elif submission_key is not None and not _SUBMISSION_KEY.match(submission_key):
         raise Unprocessable.field("Idempotency-Key", "Idempotency-Key 须为 1 至 64 个可见 ASCII 字符")
 
-    hashed_body = body_hash(data)
+    hashed_body = body_hash(data, submitter_email)
     errors = FieldErrors()
     category: CategoryRef | None = None
     if data.category_code is not None:
@@ -172,6 +176,7 @@ async def submit_case(
         long=data.long,
         submitter_name_enc=encrypt(data.submitter_name),
         submitter_phone_enc=encrypt(data.submitter_phone),
+        submitter_email_enc=encrypt(submitter_email),
         confidential=data.confidential,
         # Hashed: a form's key, replayed, opens the receipt again, so the plain key must not sit in a table.
         submission_key=sha256_hex(submission_key) if submission_key is not None else None,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.workflow.actors import CITIZEN
 from shared.db.enums import CaseKind, CaseStatus
 from shared.events.outbox import NOTIFY_CHANNEL
+from shared.logs import current_request_id
 
 # Unknown-typed parameters in an INSERT ... SELECT list are not coerced to the target columns, hence the
 # casts. Every CTE the answer depends on is referenced by the final SELECT: PostgreSQL runs data-modifying
@@ -41,16 +42,17 @@ WITH code AS (
 ), new_case AS (
     INSERT INTO cases (
         jurisdiction_id, tracking_no, access_key_hash, status, kind, category_id, request_type, urgency,
-        title, description, location_text, lat, long, submitter_name_enc, submitter_phone_enc, confidential,
-        source, intake_code_id, submission_key, submission_body_hash, station_id, deputy_id, grid_id,
-        rework_round
+        title, description, location_text, lat, long, submitter_name_enc, submitter_phone_enc,
+        submitter_email_enc, confidential, source, intake_code_id, submission_key, submission_body_hash,
+        station_id, deputy_id, grid_id, rework_round
     )
     SELECT CAST(:jurisdiction_id AS bigint), CAST(:tracking_no AS text), CAST(:access_key_hash AS text),
         CAST(:status AS text), CAST(:kind AS text), CAST(:category_id AS bigint), CAST(:request_type AS text),
         CAST(:urgency AS text), CAST(:title AS text), CAST(:description AS text),
         CAST(:location_text AS text), CAST(:lat AS double precision), CAST(:long AS double precision),
-        CAST(:submitter_name_enc AS bytea), CAST(:submitter_phone_enc AS bytea), CAST(:confidential AS boolean),
-        CAST(:source AS text), code.id, CAST(:submission_key AS text), CAST(:submission_body_hash AS text),
+        CAST(:submitter_name_enc AS bytea), CAST(:submitter_phone_enc AS bytea),
+        CAST(:submitter_email_enc AS bytea), CAST(:confidential AS boolean), CAST(:source AS text), code.id,
+        CAST(:submission_key AS text), CAST(:submission_body_hash AS text),
         CAST(:station_id AS bigint), CAST(:deputy_id AS bigint), CAST(:grid_id AS bigint), 0
     FROM code, category
     WHERE category.open AND NOT EXISTS (SELECT 1 FROM earlier)
@@ -66,14 +68,14 @@ WITH code AS (
     FROM new_case
     RETURNING id
 ), outbox_row AS (
-    INSERT INTO outbox (event_id, jurisdiction_id, case_id, type, payload, occurred_at)
+    INSERT INTO outbox (event_id, jurisdiction_id, case_id, type, payload, occurred_at, request_id)
     SELECT gen_random_uuid(), CAST(:jurisdiction_id AS bigint), id, 'case.received',
         jsonb_build_object(
             'case_id', id, 'tracking_no', tracking_no, 'jurisdiction', CAST(:jurisdiction_code AS text),
             'status', CAST(:status AS text), 'category_code', CAST(:category_code AS text),
             'department_ids', '[]'::jsonb
         ),
-        CAST(:at AS timestamptz)
+        CAST(:at AS timestamptz), CAST(:request_id AS text)
     FROM new_case
     RETURNING id
 ), notified AS (
@@ -114,6 +116,7 @@ class ReceivedCase:
     long: float | None = None
     submitter_name_enc: bytes | None = None
     submitter_phone_enc: bytes | None = None
+    submitter_email_enc: bytes | None = None  # an Open311 request's e-mail
     confidential: bool = False
     submission_key: str | None = None  # already hashed
     submission_body_hash: str | None = None  # the canonical body's hash, kept with the key
@@ -157,6 +160,7 @@ async def open_case_through_code(connection: AsyncConnection, case: ReceivedCase
         "actor_type": CITIZEN.type,
         "at": at,
         "channel": NOTIFY_CHANNEL,
+        "request_id": current_request_id(),  # the submission's X-Request-ID, followed through the services
     }
     row = (await connection.execute(_OPEN_THROUGH_CODE, params)).one()
     earlier = None
