@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from intake_api import abuse
+from intake_api.open311 import routes as open311
 from intake_api.routes import (
     deputies,
     deputy_desk,
@@ -119,6 +120,7 @@ def create_app(engine: AsyncEngine | None = None) -> FastAPI:
             public.router,
             pages.router,
             station_page.router,
+            open311.router,
         ],
         engine=engine,
         extra_lifespan=_lifespan,
