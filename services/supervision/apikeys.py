@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.errors import ApiKeyNotFound, FieldInvalid, LastAdminKey
-from shared.db.enums import Role
-from shared.db.models import ApiKey, Department, Deputy
+from shared.db.enums import IntakeCodeStatus, Role
+from shared.db.models import ApiKey, Department, Deputy, IntakeCode, Station
 from shared.security.keys import new_api_key
 
 
@@ -21,8 +21,12 @@ async def create_api_key(
     name: str | None = None,
     department_id: int | None = None,
     deputy_id: int | None = None,
+    intake_code_id: int | None = None,
+    station_id: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key of one role in one jurisdiction; returns the row and the whole key, which is not kept."""
+    """A new key of one role in one jurisdiction; returns the row and the whole key, which is not kept. An
+    integrator key may be bound to an active intake code or an active station of the jurisdiction (not
+    both): its Open311 requests then open cases through that code (a station's: its own intake code)."""
     if role not in set(Role):
         raise FieldInvalid("role", f"未知的角色“{role}”，应为 {'、'.join(Role)}")
     if name is not None and len(name) > 100:
@@ -49,6 +53,7 @@ async def create_api_key(
             raise FieldInvalid("deputy_id", "本辖区没有该人大代表")
     elif deputy_id is not None:
         raise FieldInvalid("deputy_id", "只有代表（deputy）密钥可以指定人大代表")
+    await _check_binding(session, jurisdiction_id, role, intake_code_id, station_id)
     key = new_api_key()
     row = ApiKey(
         jurisdiction_id=jurisdiction_id,
@@ -58,11 +63,44 @@ async def create_api_key(
         key_hash=key.key_hash,
         department_id=department_id,
         deputy_id=deputy_id,
+        intake_code_id=intake_code_id,
+        station_id=station_id,
     )
     session.add(row)
     await session.flush()
     await session.refresh(row)
     return row, key.secret
+
+
+async def _check_binding(
+    session: AsyncSession, jurisdiction_id: int, role: str, intake_code_id: int | None, station_id: int | None
+) -> None:
+    """An Open311 binding: role integrator, one target, active and of the key's jurisdiction."""
+    if intake_code_id is None and station_id is None:
+        return
+    field = "intake_code_id" if intake_code_id is not None else "station_id"
+    if role != Role.integrator:
+        raise FieldInvalid(field, "只有集成方（integrator）密钥可以绑定二维码或联络站")
+    if intake_code_id is not None and station_id is not None:
+        raise FieldInvalid("station_id", "二维码（intake_code_id）与联络站（station_id）只能绑定其一")
+    if intake_code_id is not None:
+        status = await session.scalar(
+            select(IntakeCode.status).where(
+                IntakeCode.id == intake_code_id, IntakeCode.jurisdiction_id == jurisdiction_id
+            )
+        )
+        if status is None:
+            raise FieldInvalid("intake_code_id", "本辖区没有该二维码")
+        if status != IntakeCodeStatus.active:
+            raise FieldInvalid("intake_code_id", "该二维码已停用，不能绑定")
+    else:
+        active = await session.scalar(
+            select(Station.active).where(Station.id == station_id, Station.jurisdiction_id == jurisdiction_id)
+        )
+        if active is None:
+            raise FieldInvalid("station_id", "本辖区没有该联络站")
+        if not active:
+            raise FieldInvalid("station_id", "该联络站已停用，不能绑定")
 
 
 async def list_api_keys(

@@ -126,6 +126,19 @@ class ApiKeyCreate(_Input):
         default=None, ge=1, le=MAX_ID, description="Required for role department"
     )
     deputy_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Required for role deputy")
+    intake_code_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Role integrator only: the active intake code its Open311 requests are submitted through",
+    )
+    station_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Role integrator only, instead of intake_code_id: a station, whose own intake code takes "
+        "its Open311 requests",
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -137,6 +150,8 @@ class ApiKeyOut(BaseModel):
     prefix: str
     department_id: int | None
     deputy_id: int | None
+    intake_code_id: int | None = None
+    station_id: int | None = None
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
 

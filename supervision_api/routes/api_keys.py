@@ -12,7 +12,16 @@ from supervision_api.deps import Admin, JurisdictionKey, Pagination, Session
 router = APIRouter(tags=["api-keys"])
 
 
-@router.post("/v1/api-keys", status_code=201, summary="Create a key (shown only in this answer)")
+@router.post(
+    "/v1/api-keys",
+    status_code=201,
+    summary="Create a key (shown only in this answer)",
+    description=(
+        "An integrator key that submits Open311 requests (intake_api `/open311/v2/requests`) is bound to an "
+        "active intake code (`intake_code_id`) or an active station (`station_id`, whose own intake code "
+        "then takes its requests) of the jurisdiction; not both, and only for role integrator."
+    ),
+)
 async def create_key(principal: Admin, session: Session, body: ApiKeyCreate) -> ApiKeyCreated:
     row, key = await apikeys.create_api_key(
         session,
@@ -21,6 +30,8 @@ async def create_key(principal: Admin, session: Session, body: ApiKeyCreate) -> 
         name=body.name,
         department_id=body.department_id,
         deputy_id=body.deputy_id,
+        intake_code_id=body.intake_code_id,
+        station_id=body.station_id,
     )
     return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(row).model_dump(), "key": key})
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.supervision.apikeys import create_api_key
 from services.supervision.errors import JurisdictionExists
 from services.supervision.tenancy import create_jurisdiction
-from shared.db.models import ApiKey
+from shared.db.models import ApiKey, Case, IntakeCode
 from shared.errors import Unprocessable
 from tests.factories import World, build_world
 
@@ -164,3 +164,82 @@ async def test_domain_functions_for_the_cli(session: AsyncSession) -> None:
     assert row.key_hash != key and key not in row.key_hash
     with pytest.raises(Unprocessable):
         await create_api_key(session, jurisdiction.id, "superuser")
+
+
+async def test_integrator_keys_bind_to_an_intake_code_or_a_station(
+    client: httpx.AsyncClient, session: AsyncSession, world: World, engine
+) -> None:
+    from intake_api.app import create_app as create_intake_app
+    from tests.asgi import client_for, running
+
+    other = await build_world(session, code="XC", name="相城区")
+    revoked = IntakeCode(
+        jurisdiction_id=world.jurisdiction.id,
+        token="revoked-token",
+        owner_type="station",
+        station_id=world.station.id,
+        status="revoked",
+    )
+    session.add(revoked)
+    await session.commit()
+    admin = world.auth("admin")
+
+    by_code = await client.post(
+        "/v1/api-keys", json={"role": "integrator", "intake_code_id": world.deputy_code.id}, headers=admin
+    )
+    assert by_code.status_code == 201
+    assert (by_code.json()["intake_code_id"], by_code.json()["station_id"]) == (world.deputy_code.id, None)
+    by_station = await client.post(
+        "/v1/api-keys", json={"role": "integrator", "station_id": world.station.id}, headers=admin
+    )
+    assert by_station.status_code == 201 and by_station.json()["station_id"] == world.station.id
+    listed = (await client.get("/v1/api-keys", params={"limit": 500}, headers=admin)).json()["items"]
+    assert {k["id"]: k["station_id"] for k in listed}[by_station.json()["id"]] == world.station.id
+
+    refusals = [
+        ({"role": "supervisor", "station_id": world.station.id}, "station_id"),
+        (
+            {
+                "role": "department",
+                "department_id": world.departments["environment"].id,
+                "intake_code_id": world.deputy_code.id,
+            },
+            "intake_code_id",
+        ),
+        (
+            {"role": "integrator", "intake_code_id": world.deputy_code.id, "station_id": world.station.id},
+            "station_id",
+        ),
+        ({"role": "integrator", "intake_code_id": other.deputy_code.id}, "intake_code_id"),
+        ({"role": "integrator", "station_id": other.station.id}, "station_id"),
+        ({"role": "integrator", "intake_code_id": revoked.id}, "intake_code_id"),
+        ({"role": "integrator", "intake_code_id": 2**63}, "intake_code_id"),
+    ]
+    for body, field in refusals:
+        response = await client.post("/v1/api-keys", json=body, headers=admin)
+        assert response.status_code == 422, body
+        assert response.json()["error"]["details"][0]["field"] == field, body
+    world.station.active = False
+    await session.commit()
+    inactive = await client.post(
+        "/v1/api-keys", json={"role": "integrator", "station_id": world.station.id}, headers=admin
+    )
+    assert inactive.status_code == 422
+    assert inactive.json()["error"]["message"] == "该联络站已停用，不能绑定"
+
+    # The key made here submits Open311 requests on intake_api through the deputy's code.
+    intake = create_intake_app(engine)
+    async with running(intake), client_for(intake) as intake_client:
+        posted = await intake_client.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": by_code.json()["key"],
+                "service_code": "urban.sanitation",
+                "description": "桥下路灯不亮已经一周",
+                "address_string": "人民桥下",
+            },
+        )
+    assert posted.status_code == 201
+    case = (await session.execute(select(Case).execution_options(populate_existing=True))).scalar_one()
+    assert case.tracking_no == posted.json()[0]["service_request_id"]
+    assert (case.intake_code_id, case.source) == (world.deputy_code.id, "open311")
