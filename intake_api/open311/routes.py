@@ -14,6 +14,7 @@ from starlette.routing import Match
 from intake_api.deps import Autocommit, CodeDirectory, Numbers
 from intake_api.open311.responses import FormatPath, Open311Route, answer, documented, error_answer, format_of
 from services.intake.open311 import reading, submission
+from services.intake.open311.errors import BadRequest
 from services.intake.open311.schemas import (
     Created,
     Discovery,
@@ -29,6 +30,9 @@ from shared.settings import get_settings
 from shared.web.db import Session
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+
+# What a POST may be sent as: the spec's form encoding (multipart is a form too).
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 JurisdictionId = Annotated[
     str | None,
@@ -145,6 +149,7 @@ async def service_requests(
     },
 )
 async def submit_request(
+    request: Request,
     fmt: FormatPath,
     form: Annotated[PostForm, Form()],
     connection: Autocommit,
@@ -154,6 +159,9 @@ async def submit_request(
         str | None, Header(alias="Idempotency-Key", description="Makes retries safe (1-64 characters)")
     ] = None,
 ) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _FORM_TYPES:
+        raise BadRequest("请以 application/x-www-form-urlencoded 表单提交")
     bound = await submission.bound_code(connection, form.api_key, form.jurisdiction_id)
     retry_after = await submission.count_submission(connection, bound.code_id)
     if retry_after is not None:
