@@ -18,12 +18,6 @@ def _signature(secret: str, case_id: int) -> str:
     return hmac.new(secret.encode(), f"open311-token:{case_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _secrets() -> tuple[str, ...]:
-    # Signed with the first configured key; during a rotation of MINYI_SECRET_KEY every listed key verifies.
-    settings = get_settings()
-    return tuple(getattr(settings, "secret_keys", None) or (settings.secret_key,))
-
-
 def issue(case_id: int) -> str:
     return f"{case_id}.{_signature(get_settings().secret_key, case_id)}"
 
@@ -36,6 +30,8 @@ def case_id_of(token: str) -> int | None:
     case_id = int(match.group(1))
     if case_id > MAX_ID:
         return None
-    if any(hmac.compare_digest(_signature(secret, case_id), match.group(2)) for secret in _secrets()):
+    # Signed with the first of MINYI_SECRET_KEY's keys; during a rotation every listed key verifies.
+    secrets = get_settings().secret_keys
+    if any(hmac.compare_digest(_signature(secret, case_id), match.group(2)) for secret in secrets):
         return case_id
     return None

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from services.intake.open311 import tokens
 from shared.db.models import Case
+from shared.settings import get_settings
 from tests.factories import build_world
 from tests.intake_api.open311.conftest import BASE, add_bound_key, post_request, xml_records
 
@@ -155,3 +156,13 @@ async def test_the_openapi_documents_every_route_in_both_formats(client, world) 
     assert {"api_key", "service_code", "attribute[request_type]", "attribute[urgency]"} <= set(
         form["properties"]
     )
+
+
+def test_tokens_survive_a_rotation_of_the_secret_key(monkeypatch) -> None:
+    old = tokens.issue(42)
+    assert tokens.case_id_of(old) == 42
+    monkeypatch.setattr(get_settings(), "secret_keys", ("a-new-key-" + "n" * 32, get_settings().secret_key))
+    new = tokens.issue(42)
+    assert new != old and tokens.case_id_of(new) == 42 and tokens.case_id_of(old) == 42
+    monkeypatch.setattr(get_settings(), "secret_keys", ("a-new-key-" + "n" * 32,))
+    assert tokens.case_id_of(old) is None and tokens.case_id_of(new) == 42
