@@ -213,6 +213,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "suggestion.submitted",
     "reception.recorded",
     "hotspot.detected",
+    # An integrator's endpoint the relay disabled (410 Gone, or failing for days); never about a case.
+    "webhook.disabled",
 )
 
 

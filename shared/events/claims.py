@@ -51,6 +51,7 @@ _CLAIM = text(
     WHERE d.id = picked.id AND o.id = d.outbox_id AND e.id = d.endpoint_id
     RETURNING d.id, d.attempts, d.created_at, o.id AS outbox_id, o.event_id, o.type, o.payload,
               o.occurred_at, o.request_id, e.id AS endpoint_id, e.kind, e.name, e.url, e.secret_enc,
+              e.department_id,
               CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_enc END
                   AS previous_secret_enc
     """
@@ -76,6 +77,8 @@ class Claimed:
     # During a rotation's grace period: the previous secret, which signs too.
     previous_secret_enc: bytes | None = None
     request_id: str | None = None
+    # A department's endpoint: the payload it is sent names no other department.
+    department_id: int | None = None
 
     @property
     def internal(self) -> bool:
@@ -130,6 +133,7 @@ async def claim(
             secret_enc=r.secret_enc,
             previous_secret_enc=r.previous_secret_enc,
             request_id=r.request_id,
+            department_id=r.department_id,
         )
         for r in rows
     ]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import groupby
+from typing import Any
 
 import httpx
 import structlog
@@ -23,10 +25,11 @@ from shared.events import batches
 from shared.events.claims import Claimed, claim, next_due
 from shared.events.outbox import message_id
 from shared.events.outcomes import record
+from shared.events.redaction import signature_parts, snippet
 from shared.events.transport import Outcome, post
 from shared.security.keys import derived_webhook_secret
 from shared.security.pii import decrypt
-from shared.security.urls import PinnedTarget, UrlRefused, pin_webhook_targets_async
+from shared.security.urls import PinnedTarget, UrlRefused, parse_ports, pin_webhook_targets_async
 from shared.settings import Settings
 from shared.webhooks import encode_body, signed_headers
 
@@ -43,6 +46,27 @@ def event_body(event_type: str, occurred_at: datetime, payload: dict[str, object
     return encode_body(
         {"type": event_type, "timestamp": occurred_at.astimezone(UTC).isoformat(), "data": payload}
     )
+
+
+def payload_for(claimed: Claimed) -> dict[str, Any]:
+    """The event's data as this endpoint may see it: a department's endpoint is told of no other department
+    on the case (``department_ids`` holds its own id, if it is still on the case, or nothing)."""
+    payload = claimed.payload
+    if claimed.department_id is None or not isinstance(payload.get("department_ids"), list):
+        return payload
+    return {**payload, "department_ids": [d for d in payload["department_ids"] if d == claimed.department_id]}
+
+
+def answer_snippet(outcome: Outcome, secrets: list[str], headers: dict[str, str]) -> Outcome:
+    """The outcome with its error cut to a short snippet that shows none of the secrets or signatures of the
+    request (a receiver may echo the request back)."""
+    if outcome.ok:
+        return outcome
+    text = outcome.error
+    if outcome.status_code is not None and outcome.body:
+        text = outcome.body.decode("utf-8", errors="replace")  # all of it: redacted before it is cut
+    hidden = signature_parts(secrets, headers.get("webhook-signature", ""))
+    return dataclasses.replace(outcome, error=snippet(text or f"HTTP {outcome.status_code}", hidden))
 
 
 class Lane:
@@ -238,11 +262,14 @@ class IntegratorLane(Lane):
         try:
             # Checked again at every attempt (DNS changes), and sent to the very addresses that were checked.
             targets = await pin_webhook_targets_async(
-                c.url, self.settings.allow_hosts, dns_seconds=self.settings.dns_timeout_seconds
+                c.url,
+                self.settings.allow_hosts,
+                dns_seconds=self.settings.dns_timeout_seconds,
+                ports=parse_ports(self.settings.webhook_allowed_ports),
             )
         except UrlRefused as exc:
             return [(c, Outcome(False, None, f"refused: {exc}"))]
-        body = event_body(c.type, c.occurred_at, c.payload)
+        body = event_body(c.type, c.occurred_at, payload_for(c))
         headers = signed_headers(secrets, message_id(c.event_id), body, self.clock())
         if c.request_id:
             headers["x-request-id"] = c.request_id
@@ -254,7 +281,7 @@ class IntegratorLane(Lane):
             deadline=self.settings.webhook_timeout_seconds,
             max_body=self.settings.webhook_max_response_bytes,
         )
-        return [(c, outcome)]
+        return [(c, answer_snippet(outcome, secrets, headers))]
 
 
 async def wait_any(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:

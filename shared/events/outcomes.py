@@ -2,14 +2,17 @@
 batch, and only for rows whose claim still holds (a lease lost to another relay is never overwritten).
 
 Integrators follow the published retry schedule, then the delivery fails; a 410 or days of failure disable
-the endpoint. Our own services are retried without end, at most ``internal_retry_max_seconds`` apart, and an
-internal delivery pending longer than ``internal_stuck_seconds`` is logged as an error at every failure.
+the endpoint and raise a ``webhook.disabled`` event in the same transaction (the jurisdiction's admin
+endpoints hear it, see shared.events.fanout). Our own services are retried without end, at most
+``internal_retry_max_seconds`` apart, and an internal delivery pending longer than ``internal_stuck_seconds``
+is logged as an error at every failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from sqlalchemy import text
@@ -17,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.engine import transaction
 from shared.events.claims import Claimed
+from shared.events.fanout import ENDPOINT_DISABLED_EVENT
+from shared.events.outbox import emit
+from shared.events.redaction import snippet
 from shared.events.transport import Outcome
 from shared.settings import Settings
 
@@ -50,11 +56,19 @@ _ENDPOINTS_FAILING = text(
 )
 _DISABLE = text(
     """
-    UPDATE webhook_endpoints SET enabled = false, disabled_reason = :reason
+    UPDATE webhook_endpoints SET enabled = false, disabled_reason = :reason, disabled_at = :now
     WHERE id = :id AND kind <> 'internal' AND enabled AND (:gone OR failing_since < :cutoff)
-    RETURNING id
+    RETURNING id, jurisdiction_id, url
     """
 )
+GONE_REASON = "接收方返回 410 Gone，已停用"
+FAILING_REASON = "连续失败超过规定天数，已自动停用"
+
+
+def public_url(url: str) -> str:
+    """The URL as events may show it: without its query string (it may carry a token) or fragment."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="", fragment=""))
 
 
 def retry_delay(schedule: list[float], attempts: int, internal: bool, settings: Settings) -> float:
@@ -93,7 +107,8 @@ async def record(
         columns["attempts"].append(attempts)
         columns["next_at"].append(now + timedelta(seconds=wait))
         columns["codes"].append(outcome.status_code)
-        columns["errors"].append(None if outcome.ok else (outcome.error or "")[:500])
+        # A snippet only: lanes redact our secrets from what the receiver answered; this caps the rest.
+        columns["errors"].append(None if outcome.ok else snippet(outcome.error or ""))
     ok_endpoints = sorted({c.endpoint_id for c, o in results if o.ok})
     failing = sorted({c.endpoint_id for c, o in results if not o.ok})
     async with transaction(engine) as session:
@@ -105,12 +120,28 @@ async def record(
         cutoff = now - timedelta(days=settings.webhook_failure_disable_days)
         for endpoint_id in failing:
             is_gone = endpoint_id in gone
-            reason = "接收方返回 410 Gone，已停用" if is_gone else "连续失败超过规定天数，已自动停用"
-            disabled = await session.scalar(
-                _DISABLE, {"id": endpoint_id, "reason": reason, "gone": is_gone, "cutoff": cutoff}
-            )
+            reason = GONE_REASON if is_gone else FAILING_REASON
+            disabled = (
+                await session.execute(
+                    _DISABLE,
+                    {"id": endpoint_id, "reason": reason, "gone": is_gone, "cutoff": cutoff, "now": now},
+                )
+            ).one_or_none()
             if disabled is not None:
                 log.error("endpoint_disabled", endpoint_id=endpoint_id, reason=reason)
+                await emit(
+                    session,
+                    type=ENDPOINT_DISABLED_EVENT,
+                    jurisdiction_id=disabled.jurisdiction_id,
+                    case_id=None,
+                    payload={
+                        "endpoint_id": endpoint_id,
+                        "url": public_url(disabled.url),
+                        "reason": reason,
+                        "disabled_at": now.isoformat(),
+                    },
+                    occurred_at=now,
+                )
     _log_failures(settings, results, held, now)
     return len(held)
 
