@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -197,6 +198,8 @@ def serve(
     default_port = {"intake": settings.intake_port, "routing": settings.routing_port}.get(
         service, settings.supervision_port
     )
+    if workers > 1:
+        _share_metrics(service, port or default_port)
     uvicorn.run(
         APPS[service],
         factory=True,
@@ -207,6 +210,19 @@ def serve(
         access_log=False,
         log_level="warning",
     )
+
+
+def _share_metrics(service: str, port: int) -> None:
+    """Several processes serve: prometheus_client's multiprocess mode, so that /metrics, whichever process
+    answers, adds up every process's counts. Its folder (one per service and port under MINYI_DATA_DIR) is
+    emptied first: the counts start at zero, as one process's would. An operator's own
+    PROMETHEUS_MULTIPROC_DIR is used as it is."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = (get_settings().data_dir / "prometheus" / f"{service}-{port}").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # inherited by the processes uvicorn starts
 
 
 @app.command()

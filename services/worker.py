@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from functools import partial
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,12 +27,29 @@ from services.workflow.retention import run_retention
 from shared.db.engine import session_factory, transaction
 from shared.events.relay import Relay
 from shared.events.subscriptions import ensure_internal_endpoint
+from shared.observability import metrics
+from shared.observability.db_gauges import refresh_loop as refresh_metric_gauges
+from shared.observability.exporter import start_exporter
 from shared.photo_storage import photo_storage
 from shared.settings import Settings
 
 log = structlog.get_logger("minyi.worker")
 CALENDAR_CHECK_SECONDS = 24 * 3600
 PHOTO_SWEEP_SECONDS = 24 * 3600
+T = TypeVar("T")
+
+
+async def run_job(job: str, work: Callable[[], Awaitable[T]]) -> T | None:
+    """One run of a scheduled job: a failure is logged and counted (minyi_job_runs_total) and returns None,
+    never ending the job's loop; a success also sets minyi_job_last_success_timestamp_seconds."""
+    try:
+        result = await work()
+    except Exception:
+        log.exception("scheduled_job_failed", job=job)
+        metrics.job_finished(job, ok=False)
+        return None
+    metrics.job_finished(job, ok=True)
+    return result
 
 
 async def register_internal_subscriptions(engine: AsyncEngine, settings: Settings) -> None:
@@ -44,27 +63,29 @@ async def register_internal_subscriptions(engine: AsyncEngine, settings: Setting
         )
 
 
+async def _close_unrated(engine: AsyncEngine) -> None:
+    async with transaction(engine) as session:
+        closed = await close_unrated(session, datetime.now(UTC))
+    if closed:
+        log.info("closed_unrated", count=closed)
+
+
+async def _scan_alarms(engine: AsyncEngine) -> None:
+    alarms = await scan_alarms(session_factory(engine))
+    if alarms.due_soon or alarms.overdue or alarms.silenced:
+        log.info(
+            "alarms_raised",
+            due_soon=alarms.due_soon,
+            overdue=alarms.overdue,
+            escalated=alarms.escalated,
+            silenced=alarms.silenced,
+        )
+
+
 async def run_scheduler(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
     while not stop.is_set():
-        try:
-            async with transaction(engine) as session:
-                closed = await close_unrated(session, datetime.now(UTC))
-            if closed:
-                log.info("closed_unrated", count=closed)
-        except Exception:
-            log.exception("scheduled_job_failed", job="close_unrated")
-        try:
-            alarms = await scan_alarms(session_factory(engine))
-            if alarms.due_soon or alarms.overdue or alarms.silenced:
-                log.info(
-                    "alarms_raised",
-                    due_soon=alarms.due_soon,
-                    overdue=alarms.overdue,
-                    escalated=alarms.escalated,
-                    silenced=alarms.silenced,
-                )
-        except Exception:
-            log.exception("scheduled_job_failed", job="alarms")
+        await run_job("close_unrated", lambda: _close_unrated(engine))
+        await run_job("alarms", lambda: _scan_alarms(engine))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_interval_seconds)
 
@@ -73,10 +94,7 @@ async def run_classifier_training(engine: AsyncEngine, settings: Settings, stop:
     """Retrains the classifier models that lexicon, example or category edits marked stale."""
     sessions = session_factory(engine)
     while not stop.is_set():
-        try:
-            await retrain_stale(sessions)
-        except Exception:
-            log.exception("scheduled_job_failed", job="retrain_classifiers")
+        await run_job("retrain_classifiers", lambda: retrain_stale(sessions))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.classifier_retrain_seconds)
 
@@ -103,10 +121,7 @@ async def run_calendar_watch(
 ) -> None:
     """Runs check_calendar at start and then daily."""
     while not stop.is_set():
-        try:
-            await check_calendar(engine, today())
-        except Exception:
-            log.exception("scheduled_job_failed", job="calendar_watch")
+        await run_job("calendar_watch", lambda: check_calendar(engine, today()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
@@ -124,20 +139,14 @@ async def run_photo_cleanup(
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         storage = photo_storage()
-        try:
-            removed = await delete_expired_uploads(engine, storage)
-            if removed:
-                log.info("expired_uploads_deleted", count=removed)
-        except Exception:
-            log.exception("scheduled_job_failed", job="expired_uploads")
+        removed = await run_job("expired_uploads", partial(delete_expired_uploads, engine, storage))
+        if removed:
+            log.info("expired_uploads_deleted", count=removed)
         if last_sweep is None or loop.time() - last_sweep >= sweep_interval:
             last_sweep = loop.time()
-            try:
-                swept = await sweep_unnamed_files(engine, storage)
-                if swept.files or swept.temporaries:
-                    log.info("photo_files_swept", files=swept.files, temporaries=swept.temporaries)
-            except Exception:
-                log.exception("scheduled_job_failed", job="photo_sweep")
+            swept = await run_job("photo_sweep", partial(sweep_unnamed_files, engine, storage))
+            if swept is not None and (swept.files or swept.temporaries):
+                log.info("photo_files_swept", files=swept.files, temporaries=swept.temporaries)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.photo_cleanup_seconds)
 
@@ -147,21 +156,31 @@ async def run_hotspot_detection(engine: AsyncEngine, settings: Settings, stop: a
     jurisdiction; a jurisdiction another worker is scanning is skipped)."""
     sessions = session_factory(engine)
     while not stop.is_set():
-        try:
-            changed = await detect_hotspots(sessions, datetime.now(UTC))
-            for jurisdiction_id, done in changed.items():
-                log.info(
-                    "hotspots_detected",
-                    jurisdiction_id=jurisdiction_id,
-                    opened=done.opened,
-                    joined=done.joined,
-                    joined_by_text=done.joined_by_text,
-                    closed=done.closed,
-                )
-        except Exception:
-            log.exception("scheduled_job_failed", job="hotspots")
+        changed = await run_job("hotspots", lambda: detect_hotspots(sessions, datetime.now(UTC)))
+        for jurisdiction_id, done in (changed or {}).items():
+            log.info(
+                "hotspots_detected",
+                jurisdiction_id=jurisdiction_id,
+                opened=done.opened,
+                joined=done.joined,
+                joined_by_text=done.joined_by_text,
+                closed=done.closed,
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.hotspot_seconds)
+
+
+async def run_metrics(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
+    """Serves /metrics on MINYI_WORKER_METRICS_PORT (0: not at all) and keeps the database gauges fresh
+    meanwhile. A port another process holds (a second worker on the host) leaves this worker without metrics,
+    with a warning."""
+    if not settings.worker_metrics_port:
+        return
+    server = await start_exporter(settings.host, settings.worker_metrics_port)
+    if server is None:
+        return
+    async with server:
+        await refresh_metric_gauges(engine, settings.internal_stuck_seconds, stop)
 
 
 async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
@@ -169,6 +188,7 @@ async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Even
     async with Relay(engine, settings) as relay:
         await asyncio.gather(
             relay.run(stop),
+            run_metrics(engine, settings, stop),
             run_scheduler(engine, settings, stop),
             run_classifier_training(engine, settings, stop),
             run_calendar_watch(engine, stop),

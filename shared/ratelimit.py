@@ -19,6 +19,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import Integer, String
 
+from shared.observability.metrics import count_rate_limit
+
 
 @dataclass(frozen=True)
 class Rate:
@@ -74,12 +76,16 @@ async def _run(
     params = {"buckets": list(by_bucket), "seconds": [rate.seconds for rate in by_bucket.values()]}
     rows = (await connection.execute(statement, params)).all()  # type: ignore[call-overload]
     retry_after: int | None = None
+    refused: set[str] = set()
     for row in rows:
         rate = by_bucket[row.bucket]
         over = row.count > rate.count if strict else row.count >= rate.count
         if over:
+            refused.add(row.bucket)
             wait = max(1, math.ceil(rate.seconds - float(row.elapsed)))
             retry_after = max(retry_after or 0, wait)
+    for bucket in by_bucket:  # minyi_rate_limit_checks_total / _refusals_total, by limit (never the address)
+        count_rate_limit(bucket, refused=bucket in refused)
     return retry_after
 
 

@@ -24,6 +24,7 @@ from shared.events.fanout import ENDPOINT_DISABLED_EVENT
 from shared.events.outbox import emit
 from shared.events.redaction import snippet
 from shared.events.transport import Outcome
+from shared.observability.metrics import count_deliveries
 from shared.settings import Settings
 
 log = structlog.get_logger("minyi.relay")
@@ -143,6 +144,7 @@ async def record(
                     occurred_at=now,
                 )
     _log_failures(settings, results, held, now)
+    count_deliveries([claimed.internal for claimed, _ in results], columns["statuses"])
     return len(held)
 
 

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.engine import build_engine, session_factory
 from shared.logs import configure_logging
+from shared.observability.http import MetricsMiddleware, metrics_router
 from shared.settings import get_settings
 from shared.web import health
 from shared.web.errors import install_error_handlers
+from shared.web.event_webhooks import add_event_webhooks
 from shared.web.health import ReadinessCheck
 from shared.web.limits import BodySizeLimitMiddleware
 from shared.web.middleware import RequestIdMiddleware
@@ -61,9 +63,12 @@ def create_service_app(
         large_max_bytes=settings.upload_max_body_bytes,
         large_paths=upload_paths,
     )
+    app.add_middleware(MetricsMiddleware, service=service)  # a refused body is counted too
     app.add_middleware(RequestIdMiddleware)  # outermost: a refused body is logged with its request id
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_router())  # GET /metrics, outside the OpenAPI schema
     for router in routers:
         app.include_router(router)
+    add_event_webhooks(app)  # the events integrators subscribe to, in the OpenAPI document
     return app

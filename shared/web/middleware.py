@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.logs import sane_request_id
+
 log = structlog.get_logger("minyi.http")
-_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
@@ -22,7 +22,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SANE_ID.match(incoming) else secrets.token_hex(8)
+        request_id = sane_request_id(incoming) or secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -34,14 +34,23 @@ class RequestIdMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    ms=round((time.perf_counter() - started) * 1000, 1),
-                )
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        failed = False
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Left bound: the catch-all error handler runs outside this middleware (Starlette's
+            # ServerErrorMiddleware), in this same task, and its line must name the request too. Each request
+            # runs in its own task, whose context ends with it.
+            failed = True
+            raise
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+            if not failed:
+                structlog.contextvars.reset_contextvars(**tokens)

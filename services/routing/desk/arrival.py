@@ -18,6 +18,7 @@ from services.routing.duplicates.terms import index_case
 from services.workflow import SYSTEM, Actor, record_event
 from shared.db.enums import CategorySource, QueueReason
 from shared.db.models import Case, CaseClassification, Category
+from shared.observability.metrics import count_classification
 
 # A category with one of these names means "I don't know": the text decides.
 UNKNOWN_CATEGORY_NAMES = frozenset({"其他", "其它", "不清楚", "不清楚/其他", "其他问题"})
@@ -102,9 +103,12 @@ async def handle_arrival(session: AsyncSession, case: Case, plans: Plans) -> Non
     await index_case(session, case)
     settings = await dispatch_settings(session, case.jurisdiction_id)
     if await _category_unknown(session, case):
-        if not await _classify(session, case, settings.classify_threshold):
+        decided = await _classify(session, case, settings.classify_threshold)
+        count_classification("classifier", "confident" if decided else "queued")
+        if not decided:
             return
     elif case.category_source is None:
         case.category_source = CategorySource.citizen
+        count_classification("citizen", "named")
     if not await dispatch_case(session, case, plans=plans, use_fallback=not settings.queue_unmatched):
         await enqueue(session, case, QueueReason.no_rule)
