@@ -1,5 +1,9 @@
 """Receiving internal events exactly once: verify the batch's signature, then apply its events in order, each
-recording its message id in the inbox in the same transaction as its effects."""
+recording its message id in the inbox in the same transaction as its effects.
+
+Each event may carry the id of the request that caused it (``request_id``); it is bound to the logs while the
+event is applied, so the receiver's lines, and the outbox rows of the events it emits in turn, carry the
+original request's id (intake's submission -> routing's dispatch -> supervision's deadlines)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import InboxMessage
 from shared.errors import Unauthorized, Unprocessable
+from shared.logs import sane_request_id
 from shared.security.keys import derived_webhook_secrets
 from shared.settings import get_settings
 from shared.webhooks import WebhookVerificationError, verify
@@ -30,6 +35,7 @@ class ReceivedEvent:
     type: str
     timestamp: datetime
     data: dict[str, Any]
+    request_id: str | None = None  # the request that caused it; one not fit for logs is dropped
 
 
 EventHandler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
@@ -54,6 +60,7 @@ def read_internal_batch(consumer: str, body: bytes, headers: Mapping[str, str]) 
                 type=str(item["type"]),
                 timestamp=datetime.fromisoformat(item["timestamp"]),
                 data=dict(item["data"]),
+                request_id=sane_request_id(item.get("request_id")),
             )
             for item in parsed["events"]
         ]
@@ -84,18 +91,23 @@ async def apply_batch(
         if case_key is not None and case_key in failed_cases:
             results.append({"id": event.message_id, "status": "held"})
             continue
-        try:
-            async with session.begin_nested():
-                fresh = await claim(session, consumer, event)
+        # Without its own id, an event keeps the batch request's (an event no request caused: a scheduled scan).
+        traced = {"request_id": event.request_id} if event.request_id else {}
+        with structlog.contextvars.bound_contextvars(**traced):
+            try:
+                async with session.begin_nested():
+                    fresh = await claim(session, consumer, event)
+                    if fresh:
+                        await handle(session, event)
+            except Exception as exc:
+                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    raise  # the database is gone: the whole batch fails and is sent again
+                failed_cases.add(case_key)
+                results.append(_failed(consumer, event, exc))
+            else:
                 if fresh:
-                    await handle(session, event)
-        except Exception as exc:
-            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-                raise  # the database is gone: the whole batch fails and is sent again
-            failed_cases.add(case_key)
-            results.append(_failed(consumer, event, exc))
-        else:
-            results.append({"id": event.message_id, "status": "applied" if fresh else "duplicate"})
+                    log.info("event_applied", consumer=consumer, type=event.type, message_id=event.message_id)
+                results.append({"id": event.message_id, "status": "applied" if fresh else "duplicate"})
     return results
 
 

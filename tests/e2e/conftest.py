@@ -95,6 +95,7 @@ class Stack:
     data_dir: Path
     procs: dict[str, subprocess.Popen[bytes]]
     log_dir: Path
+    worker_metrics_port: int = 0  # the worker's /metrics (a free port of its own: stacks never collide)
 
     def start(self, name: str) -> None:
         args = ["worker"] if name == "worker" else ["serve", name]
@@ -143,10 +144,17 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) ->
 
 
 @pytest.fixture
-def stack(postgres_server_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack_env() -> dict[str, str]:
+    """More environment for the stack's processes; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def stack(postgres_server_url: str, tmp_path: Path, stack_env: dict[str, str]) -> Iterator[Stack]:
     name, url = _create_database(postgres_server_url)
     upgrade(url)
     ports = {service: free_port() for service in ("intake", "routing", "supervision")}
+    worker_metrics_port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -161,12 +169,21 @@ def stack(postgres_server_url: str, tmp_path: Path) -> Iterator[Stack]:
         # Scheduled jobs (the alarm scan) every second, so a test can watch a deadline lapse in seconds.
         "MINYI_SCHEDULER_INTERVAL_SECONDS": "1",
         "MINYI_LOG_LEVEL": "WARNING",
+        "MINYI_WORKER_METRICS_PORT": str(worker_metrics_port),
+        **stack_env,
     }
     env.pop("TEST_DATABASE_URL", None)
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
-    stack = Stack(urls=urls, env=env, data_dir=tmp_path, procs={}, log_dir=log_dir)
+    stack = Stack(
+        urls=urls,
+        env=env,
+        data_dir=tmp_path,
+        procs={},
+        log_dir=log_dir,
+        worker_metrics_port=int(env["MINYI_WORKER_METRICS_PORT"]),  # stack_env may have changed it
+    )
     procs = stack.procs
     try:
         for name in (*ports, "worker"):
