@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -150,6 +151,16 @@ def install_error_handlers(app: FastAPI) -> None:
             return _unavailable()
         log.exception("database_error")
         return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
+
+    @app.exception_handler(asyncpg.PostgresError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    async def _connect_refused(request: Request, exc: Exception) -> JSONResponse:
+        # SQLAlchemy wraps the errors of statements (DBAPIError, above) but not those of opening a new
+        # connection: asyncpg's own errors reach here only when the server refused or dropped a connection
+        # being opened, e.g. while it restarts ("the database system is shutting down / starting up",
+        # 57P03) or past max_connections (53300). Seen in tests/faults/test_database_restart.py.
+        log.warning("database_unavailable", sqlstate=getattr(exc, "sqlstate", None), error=str(exc)[:200])
+        return _unavailable()
 
     @app.exception_handler(PoolTimeout)
     async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
