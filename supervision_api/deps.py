@@ -35,7 +35,9 @@ Id = PathId
 
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 Staff = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
-WebhookManager = Annotated[Principal, Depends(require_roles(Role.admin, Role.integrator))]
+# Webhook endpoints: an admin manages every one of the jurisdiction, an integrator or a department key those
+# it created (a department's hear only its own cases, see services.supervision.webhooks).
+WebhookManager = Annotated[Principal, Depends(require_roles(Role.admin, Role.integrator, Role.department))]
 
 
 async def _staff_case(case_id: Id, principal: Staff, session: Session) -> Case:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.supervision.errors import ApiKeyNotFound, FieldInvalid, LastAdminKey
 from shared.db.enums import IntakeCodeStatus, Role
-from shared.db.models import ApiKey, Department, Deputy, IntakeCode, Station
+from shared.db.models import ApiKey, Department, Deputy, IntakeCode, Station, WebhookEndpoint
 from shared.security.keys import new_api_key
 
 
@@ -124,7 +124,8 @@ async def get_api_key(session: AsyncSession, jurisdiction_id: int, key_id: int) 
 
 
 async def revoke_api_key(session: AsyncSession, jurisdiction_id: int, key_id: int) -> ApiKey:
-    """Revokes a key at once (its next request gets 401); revoking twice keeps the first time."""
+    """Revokes a key at once (its next request gets 401); revoking twice keeps the first time. The webhook
+    endpoints the key created are disabled in the same transaction (and cannot be enabled again)."""
     row = await session.scalar(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.jurisdiction_id == jurisdiction_id).with_for_update()
     )
@@ -146,5 +147,10 @@ async def revoke_api_key(session: AsyncSession, jurisdiction_id: int, key_id: in
         if len(admins.all()) <= 1:
             raise LastAdminKey()
     row.revoked_at = datetime.now(UTC)
+    await session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.created_by_key_id == row.id, WebhookEndpoint.enabled)
+        .values(enabled=False, disabled_reason="创建该回调的密钥已被吊销", disabled_at=row.revoked_at)
+    )
     await session.flush()
     return row

@@ -1,4 +1,5 @@
-"""The data supervision takes in and hands out: calendar, tier policies, API keys, webhooks, case search."""
+"""The data supervision takes in and hands out: calendar, tier policies, API keys, webhook deliveries, case
+search."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from shared.db.enums import EVENT_TYPES, CaseStatus, Role
+from shared.db.enums import CaseStatus, Role
 from shared.db.ids import MAX_ID
 
 # The largest id a BIGINT column holds; larger numbers are refused before they reach the database.
@@ -160,72 +161,7 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The whole key (mk_...), shown only in this answer")
 
 
-# --- webhooks ----------------------------------------------------------------------------------------------
-
-
-def _check_event_types(values: list[str]) -> list[str]:
-    unknown = [value for value in values if value not in EVENT_TYPES]
-    if unknown:
-        raise ValueError(f"未知的事件类型：{'、'.join(unknown)}")
-    return list(dict.fromkeys(values))
-
-
-class WebhookCreate(_Input):
-    url: Text = Field(min_length=1, max_length=2000)
-    event_types: list[Text] = Field(
-        default_factory=list, max_length=len(EVENT_TYPES), description="Empty: every event type"
-    )
-    description: Text | None = Field(default=None, max_length=1000)
-    enabled: bool = True
-    ordered: bool = Field(default=False, description="Deliver a case's events one at a time, in order")
-
-    @field_validator("event_types")
-    @classmethod
-    def _event_types(cls, values: list[str]) -> list[str]:
-        return _check_event_types(values)
-
-
-class WebhookUpdate(_Input):
-    url: Text | None = Field(default=None, min_length=1, max_length=2000)
-    event_types: list[Text] | None = Field(default=None, max_length=len(EVENT_TYPES))
-    description: Text | None = Field(default=None, max_length=1000)
-    enabled: bool | None = None
-    ordered: bool | None = None
-
-    @field_validator("url", "event_types", "enabled", "ordered")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("不能为空")
-        return value
-
-    @field_validator("event_types")
-    @classmethod
-    def _event_types(cls, values: list[str]) -> list[str]:
-        return _check_event_types(values)
-
-
-class WebhookOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    url: str
-    event_types: list[str]
-    enabled: bool
-    ordered: bool
-    description: str | None
-    disabled_reason: str | None
-    failing_since: dt.datetime | None
-    created_at: dt.datetime
-
-
-class WebhookCreated(WebhookOut):
-    secret: str = Field(description="whsec_..., shown only here and when rotated")
-
-
-class WebhookSecret(BaseModel):
-    id: int
-    secret: str
+# --- webhook deliveries (the endpoints' own schemas: services.supervision.webhooks.schemas) ----------------
 
 
 class DeliveryOut(BaseModel):
