@@ -145,7 +145,7 @@ async def service_requests(
     ),
     responses={
         **documented(list[Created], "The new case", status=201, errors=(400, 403, 404, 410, 429)),
-        200: {"model": list[Created], "description": "A repeat of an earlier request (same Idempotency-Key)"},
+        200: documented(list[Created], "A repeat of an earlier request (same Idempotency-Key)")[200],
     },
 )
 async def submit_request(
