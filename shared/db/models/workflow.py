@@ -130,7 +130,11 @@ class CaseEvent(Base):
     """Append-only history of a case; the citizen's public timeline is the rows with public = true."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_case_events_case", "case_id", "id"),
+        # Open311's updates extension: a jurisdiction's public events of a time window, in order.
+        Index("ix_case_events_public_at", "jurisdiction_id", "at", "id", postgresql_where="public"),
+    )
 
     id: Mapped[int] = pk()
     jurisdiction_id: Mapped[int] = jurisdiction_fk()
