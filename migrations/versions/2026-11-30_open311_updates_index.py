@@ -9,7 +9,6 @@ Create Date: 2026-11-30 18:34:19.469162
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "open311_updates_index"
