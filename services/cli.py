@@ -145,6 +145,12 @@ def apikey_create(
     ],
     department_id: Annotated[int | None, typer.Option(help="For role department")] = None,
     deputy_id: Annotated[int | None, typer.Option(help="For role deputy")] = None,
+    intake_code_id: Annotated[
+        int | None, typer.Option(help="For role integrator: Open311 requests open cases through this code")
+    ] = None,
+    station_id: Annotated[
+        int | None, typer.Option(help="For role integrator: Open311 requests come through this station")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="A label for the key")] = None,
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
@@ -163,7 +169,14 @@ def apikey_create(
                 if jid is None:
                     raise typer.BadParameter(f"no jurisdiction with code {jurisdiction}")
                 _, secret = await create_api_key(
-                    session, jid, role, name=name, department_id=department_id, deputy_id=deputy_id
+                    session,
+                    jid,
+                    role,
+                    name=name,
+                    department_id=department_id,
+                    deputy_id=deputy_id,
+                    intake_code_id=intake_code_id,
+                    station_id=station_id,
                 )
                 return str(secret)
         finally:

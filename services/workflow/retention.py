@@ -174,5 +174,5 @@ async def status_lines(session: AsyncSession, settings: Settings, now: datetime)
         f" {last('prune', ('deliveries', 'outbox', 'inbox'))};"
         f" due now {due.deliveries} deliveries, {due.outbox} outbox, {due.inbox} inbox",
         f"retention    personal data after {settings.retention_personal_months} months;"
-        f" {last('erase', ('cases', 'names', 'phones'))}; due now {erasable} cases",
+        f" {last('erase', ('cases', 'names', 'phones', 'emails'))}; due now {erasable} cases",
     ]

@@ -243,3 +243,43 @@ async def test_integrator_keys_bind_to_an_intake_code_or_a_station(
     case = (await session.execute(select(Case).execution_options(populate_existing=True))).scalar_one()
     assert case.tracking_no == posted.json()[0]["service_request_id"]
     assert (case.intake_code_id, case.source) == (world.deputy_code.id, "open311")
+
+
+async def test_the_cli_binds_an_integrator_key_to_a_station(
+    session: AsyncSession, world: World, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from services.cli import app
+    from shared.security.keys import api_key_prefix
+    from shared.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "database_url", database_url)
+    args = ["apikey", "create", "--jurisdiction", world.jurisdiction.code, "--role", "integrator"]
+    bound = await asyncio.to_thread(CliRunner().invoke, app, [*args, "--station-id", str(world.station.id)])
+    assert bound.exit_code == 0, bound.output
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.prefix == api_key_prefix(bound.output.strip().splitlines()[-1]))
+    )
+    assert key is not None and (key.role, key.station_id, key.intake_code_id) == (
+        "integrator",
+        world.station.id,
+        None,
+    )
+    refused = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        [
+            "apikey",
+            "create",
+            "--jurisdiction",
+            world.jurisdiction.code,
+            "--role",
+            "supervisor",
+            "--station-id",
+            str(world.station.id),
+        ],
+    )
+    assert refused.exit_code == 1 and "station_id" in refused.output

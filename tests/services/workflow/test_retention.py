@@ -248,5 +248,5 @@ async def test_worker_job_runs_and_status_shows_it(
 
     after = await asyncio.to_thread(CliRunner().invoke, app, ["status"])
     assert "1 deliveries, 1 outbox, 0 inbox; due now 0 deliveries, 0 outbox, 0 inbox" in after.output
-    assert "1 cases, 1 names, 1 phones; due now 0 cases" in after.output
+    assert "1 cases, 1 names, 1 phones, 1 emails; due now 0 cases" in after.output
     assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
