@@ -54,6 +54,10 @@ class ContactOut(BaseModel):
     phone: str | None = Field(
         description="The submitter's full phone; null when none was given or it was erased"
     )
+    email: str | None = Field(
+        default=None,
+        description="The submitter's e-mail (Open311 requests carry one); null when none was given or erased",
+    )
     audit_id: int = Field(description="The audit row this look wrote")
 
 
@@ -152,6 +156,7 @@ async def reveal_contact(
         tracking_no=case.tracking_no,
         name=decrypt(case.submitter_name_enc),
         phone=decrypt(case.submitter_phone_enc),
+        email=decrypt(case.submitter_email_enc),
         audit_id=audit.id,
     )
 

@@ -25,6 +25,7 @@ async def _case(session: AsyncSession, world: World, **fields: object) -> Case:
         world,
         submitter_name_enc=encrypt("张三丰"),
         submitter_phone_enc=encrypt("13812345678"),
+        submitter_email_enc=encrypt("zhang@example.cn"),
         **fields,
     )
     await session.commit()
@@ -55,6 +56,7 @@ async def test_supervisor_unmasks_with_a_reason_and_it_is_audited(
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["name"], body["phone"], body["case_id"]) == ("张三丰", "13812345678", case.id)
+    assert body["email"] == "zhang@example.cn"
     [audit] = await _audits(session)
     assert audit.id == body["audit_id"]
     assert (audit.case_id, audit.role, audit.reason) == (case.id, "supervisor", REASON["reason"])
