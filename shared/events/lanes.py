@@ -206,14 +206,16 @@ class InternalLane(Lane):
 
     async def send(self, group: Group) -> list[tuple[Claimed, Outcome]]:
         first = group[0]
-        secret = derived_webhook_secret(self.settings.secret_key, first.endpoint_name or "")
+        # Signed under every configured key: during a key rotation, a service not yet restarted with the new
+        # key still verifies the batch (by the old key's signature).
+        secrets = [derived_webhook_secret(key, first.endpoint_name or "") for key in self.settings.secret_keys]
         body = batches.encode_batch(
             [
                 batches.wire_event(message_id(c.event_id), c.type, c.occurred_at, c.payload, c.request_id)
                 for c in group
             ]
         )
-        headers = signed_headers(secret, batches.batch_id(), body, self.clock())
+        headers = signed_headers(secrets, batches.batch_id(), body, self.clock())
         outcome = await post(
             self.client,
             PinnedTarget(first.url),

@@ -300,3 +300,51 @@ async def test_a_row_locked_too_long_stops_the_command_and_a_second_run_finishes
     again = await asyncio.to_thread(CliRunner().invoke, app, ["secrets", "reencrypt"])
     assert again.exit_code == 0, again.output
     assert "3 re-encrypted, 0 already current, 0 unreadable" in again.stdout
+
+
+async def test_a_restarted_relay_s_batches_verify_at_a_receiver_still_on_the_old_key(
+    use_keys: UseKeys,
+) -> None:
+    import uuid
+
+    import httpx
+
+    from shared.events.claims import Claimed
+    from shared.events.lanes import InternalLane
+
+    received: list[str] = []
+
+    def receiver_on_old_key(request: httpx.Request) -> httpx.Response:
+        use_keys(OLD)  # the receiving service has not been restarted with the new key yet
+        try:
+            batch = read_internal_batch("routing", request.content, request.headers)
+        except Unauthorized:
+            return httpx.Response(401)
+        received.extend(event.message_id for event in batch)
+        return httpx.Response(
+            200, json={"results": [{"id": e.message_id, "status": "applied"} for e in batch]}
+        )
+
+    use_keys(NEW, OLD)
+    relay_settings = get_settings().model_copy()
+    now = datetime.now(UTC)
+    claimed = Claimed(
+        delivery_id=1,
+        token=uuid.uuid4(),
+        attempts=0,
+        created_at=now,
+        outbox_id=1,
+        event_id=uuid.uuid4(),
+        type="case.received",
+        payload={"case_id": 1},
+        occurred_at=now,
+        endpoint_id=1,
+        endpoint_kind="internal",
+        endpoint_name="routing",
+        url="http://routing.internal/internal/events",
+        secret_enc=None,
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver_on_old_key)) as client:
+        lane = InternalLane(None, relay_settings, client, lambda: datetime.now(UTC))  # type: ignore[arg-type]
+        [(_, outcome)] = await lane.send([claimed])
+    assert outcome.ok and received == [f"msg_{claimed.event_id.hex}"]
