@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.db.engine import transaction
 from shared.events.pruning import due_for_pruning, prune_events
+from shared.observability import metrics
 from shared.settings import Settings
 
 log = structlog.get_logger("minyi.retention")
@@ -138,15 +139,19 @@ async def run_retention_once(engine: AsyncEngine, settings: Settings, now: datet
         _record_run(settings, "prune", now, pruned)
         if any(pruned.values()):
             log.info("event_rows_pruned", days=settings.retention_event_days, **pruned)
+        metrics.job_finished("retention_prune", ok=True)
     except Exception:
         log.exception("scheduled_job_failed", job="retention_prune")
+        metrics.job_finished("retention_prune", ok=False)
     try:
         erased = await erase_personal_data(engine, now, settings.retention_personal_months)
         _record_run(settings, "erase", now, erased)
         if erased["cases"]:
             log.info("personal_data_erased", months=settings.retention_personal_months, **erased)
+        metrics.job_finished("retention_erase", ok=True)
     except Exception:
         log.exception("scheduled_job_failed", job="retention_erase")
+        metrics.job_finished("retention_erase", ok=False)
 
 
 async def run_retention(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:

@@ -28,6 +28,7 @@ from services.supervision.metrics.facts import (
 )
 from shared.db.engine import transaction
 from shared.db.models.metrics import METRIC_COUNTS
+from shared.observability.metrics import job_finished
 
 log = structlog.get_logger("minyi.metrics")
 
@@ -228,7 +229,9 @@ async def refresh_loop(engine: AsyncEngine, stop: asyncio.Event, *, interval: fl
             since = now
             if result.days or result.failed:
                 log.info("metrics_refreshed", days=result.days, failed=result.failed)
+            job_finished("metrics_refresh", ok=True)
         except Exception:
             log.exception("scheduled_job_failed", job="metrics_refresh")
+            job_finished("metrics_refresh", ok=False)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)

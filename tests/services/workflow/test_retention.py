@@ -236,6 +236,12 @@ async def test_worker_job_runs_and_status_shows_it(
     assert "events after 40 days; never run; due now 1 deliveries, 1 outbox, 0 inbox" in before.output
     assert "personal data after 24 months; never run; due now 1 cases" in before.output
 
+    from prometheus_client import REGISTRY
+
+    def runs(job: str) -> float:
+        return REGISTRY.get_sample_value("minyi_job_runs_total", {"job": job, "result": "ok"}) or 0.0
+
+    runs_before = runs("retention_prune"), runs("retention_erase")
     stop = asyncio.Event()
     settings = Settings(data_dir=tmp_path, retention_event_days=40)
     job = asyncio.create_task(retention.run_retention(engine, settings, stop))
@@ -246,6 +252,7 @@ async def test_worker_job_runs_and_status_shows_it(
     stop.set()
     await asyncio.wait_for(job, timeout=5)
 
+    assert runs("retention_prune") >= runs_before[0] + 1 and runs("retention_erase") >= runs_before[1] + 1
     after = await asyncio.to_thread(CliRunner().invoke, app, ["status"])
     assert "1 deliveries, 1 outbox, 0 inbox; due now 0 deliveries, 0 outbox, 0 inbox" in after.output
     assert "1 cases, 1 names, 1 phones, 1 emails; due now 0 cases" in after.output
