@@ -48,6 +48,9 @@ The citizen- and deputy-facing service of Minyi (民意码上通).
 * **Deputies** (`Authorization: Bearer <deputy key>`): the deputy's desk under `/v1/deputy/`: the cases
   raised through their codes, their suggestions (代表建议, joint or not) and those they co-signed; submitting a
   suggestion, adopting a citizen's case as one, and the notices of replies. Another deputy's case is a 404.
+* **Open311** (GeoReport v2, under `/open311/v2/`, `.json` or `.xml`): our categories as services, the public
+  progress of citizens' cases (never personal data), updates, and submissions with an integrator key bound to an
+  intake code or a station; errors as the spec's error arrays.
 * **Hot spots** (deputy or supervisor key): `POST /v1/hotspots/{id}/suggestion` turns a hot spot (热点,
   listed by supervision_api) into a deputy suggestion carrying its citizens' cases ("N 位群众反映").
 
