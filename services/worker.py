@@ -10,6 +10,7 @@ from functools import partial
 from typing import TypeVar
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.intake.photo_cleanup import delete_expired_uploads, sweep_unnamed_files
@@ -183,8 +184,29 @@ async def run_metrics(engine: AsyncEngine, settings: Settings, stop: asyncio.Eve
         await refresh_metric_gauges(engine, settings.internal_stuck_seconds, stop)
 
 
+# Starting while the database is unreachable: the worker waits for it, retrying this far apart at most.
+REGISTER_RETRY_MAX_SECONDS = 30.0
+
+
+async def register_when_reachable(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> bool:
+    """Registers the internal subscriptions, waiting for the database if it is not reachable yet (a worker
+    started with, or just before, its database); False if told to stop first."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await register_internal_subscriptions(engine, settings)
+            return True
+        except (OSError, DBAPIError) as exc:
+            log.warning("database_unreachable_at_start", error=type(exc).__name__, retry_in=delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, REGISTER_RETRY_MAX_SECONDS)
+    return False
+
+
 async def run_worker(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
-    await register_internal_subscriptions(engine, settings)
+    if not await register_when_reachable(engine, settings, stop):
+        return
     async with Relay(engine, settings) as relay:
         await asyncio.gather(
             relay.run(stop),
