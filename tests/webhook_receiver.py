@@ -18,6 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.events.relay import Relay
+from shared.settings import Settings
+
 Answer = Callable[[str, dict[str, str], bytes], tuple[int, bytes]]
 
 
@@ -79,3 +84,10 @@ def receiving(answer: Answer = no_content) -> Iterator[Hook]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def relay_once(engine: AsyncEngine, settings: Settings) -> None:
+    """One relay round: fan out what is new, then deliver what is due and wait for every request."""
+    async with Relay(engine, settings) as relay:
+        await relay.fan_out()
+        await relay.deliver_due()

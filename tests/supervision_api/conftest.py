@@ -35,3 +35,12 @@ def allow_hosts() -> Iterator[Settings]:
     settings.webhook_allow_hosts = "hooks.test"
     yield settings
     settings.webhook_allow_hosts = saved
+
+
+@pytest.fixture
+def local_hooks(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Webhooks to loopback receivers (tests.webhook_receiver), retried at once: three tries in all."""
+    settings = get_settings()
+    monkeypatch.setattr(settings, "webhook_allow_hosts", "127.0.0.1")
+    monkeypatch.setattr(settings, "webhook_retry_schedule", "0,0,0")
+    return settings

@@ -22,21 +22,13 @@ from shared.db.enums import EVENT_TYPES, Rating
 from shared.db.models import Assignment
 from shared.events.catalogue import CATALOGUE, Envelope
 from shared.events.relay import Relay
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from supervision_api.app import create_app as supervision_app
 from tests.factories import World
 from tests.supervision_api.arrange import new_case
 from tests.webhook_receiver import receiving
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture
-def local_hooks(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = get_settings()
-    monkeypatch.setattr(settings, "webhook_allow_hosts", "127.0.0.1")
-    monkeypatch.setattr(settings, "webhook_retry_schedule", "0,0,0")
-    return settings
 
 
 async def test_the_catalogue_lists_every_event_type_for_any_key(

@@ -6,31 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.workflow import Actor, record_event
 from shared.db.enums import AssignmentStatus
 from shared.events.outbox import emit
-from shared.events.relay import Relay
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from tests.factories import World
 from tests.supervision_api.arrange import assignment_of, dispatched_case, new_case
-from tests.webhook_receiver import receiving
-
-
-@pytest.fixture
-def local_hooks(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = get_settings()
-    monkeypatch.setattr(settings, "webhook_allow_hosts", "127.0.0.1")
-    monkeypatch.setattr(settings, "webhook_retry_schedule", "0,0,0")
-    return settings
-
-
-async def _relay(engine: AsyncEngine, settings: Settings) -> None:
-    async with Relay(engine, settings) as relay:
-        await relay.fan_out()
-        await relay.deliver_due()
+from tests.webhook_receiver import receiving, relay_once
 
 
 async def test_a_department_key_manages_its_own_endpoints_and_the_admin_sees_them(
@@ -107,7 +91,7 @@ async def test_only_events_of_its_cases_reach_a_department_endpoint_with_only_it
             occurred_at=datetime.now(UTC),
         )
         await session.commit()
-        await _relay(engine, local_hooks)
+        await relay_once(engine, local_hooks)
 
         heard = [(r.json()["type"], r.json()["data"]["case_id"]) for r in hook.at("/urban")]
         assert sorted(heard) == [("case.dispatched", shared_case.id), ("case.received", shared_case.id)]
@@ -138,7 +122,7 @@ async def test_only_events_of_its_cases_reach_a_department_endpoint_with_only_it
             event_data={"assignment_id": gone.id, "department_id": urban_id},
         )
         await session.commit()
-        await _relay(engine, local_hooks)
+        await relay_once(engine, local_hooks)
         (declined,) = hook.at("/urban")[2:]
         assert declined.json()["type"] == "case.declined"
         assert declined.json()["data"]["department_ids"] == []

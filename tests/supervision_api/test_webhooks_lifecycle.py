@@ -11,25 +11,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.db.models import ApiKey, OutboxEvent, WebhookDelivery, WebhookEndpoint
-from shared.events.relay import Relay
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from tests.factories import World, add_key
 from tests.supervision_api.arrange import new_case
-from tests.webhook_receiver import receiving
-
-
-@pytest.fixture
-def local_hooks(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = get_settings()
-    monkeypatch.setattr(settings, "webhook_allow_hosts", "127.0.0.1")
-    monkeypatch.setattr(settings, "webhook_retry_schedule", "0,0,0")
-    return settings
-
-
-async def _relay(engine: AsyncEngine, settings: Settings) -> None:
-    async with Relay(engine, settings) as relay:
-        await relay.fan_out()
-        await relay.deliver_due()
+from tests.webhook_receiver import receiving, relay_once
 
 
 async def _key_id(session: AsyncSession, key: str) -> int:
@@ -134,8 +119,8 @@ async def test_a_410_disables_the_endpoint_and_the_admins_endpoints_hear_of_it(
             ids[name] = response.json()["id"]
         await new_case(session, world)
         await session.commit()
-        await _relay(engine, local_hooks)  # the gone endpoint answers 410
-        await _relay(engine, local_hooks)  # webhook.disabled goes out
+        await relay_once(engine, local_hooks)  # the gone endpoint answers 410
+        await relay_once(engine, local_hooks)  # webhook.disabled goes out
 
         heard = {name: [r.json()["type"] for r in hook.at(f"/{name}")] for name in ids if name != "gone"}
         assert heard == {
@@ -186,7 +171,7 @@ async def test_days_of_failure_disable_too_and_tell_when(
         )
         await new_case(session, world)
         await session.commit()
-        await _relay(engine, local_hooks)
+        await relay_once(engine, local_hooks)
     shown = (await client.get(f"/v1/webhooks/{created['id']}", headers=world.auth("admin"))).json()
     assert shown["enabled"] is False and shown["disabled_reason"] == "连续失败超过规定天数，已自动停用"
     assert shown["disabled_at"] is not None
@@ -219,7 +204,7 @@ async def test_the_delivery_log_keeps_a_short_snippet_without_our_secrets(
         secrets = [created["secret"], rotated.json()["secret"]]
         await new_case(session, world)
         await session.commit()
-        await _relay(engine, local_hooks)
+        await relay_once(engine, local_hooks)
         assert len(hook.requests) == 1
 
     (delivery,) = (await session.execute(select(WebhookDelivery))).scalars()

@@ -14,20 +14,17 @@ from services.supervision.webhooks import replay
 from shared.db.models import WebhookDelivery
 from shared.events.outbox import emit
 from shared.events.relay import Relay
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from tests.factories import World, add_key, build_world
 from tests.supervision_api.arrange import new_case
 from tests.webhook_receiver import receiving
 
 
 @pytest.fixture
-def local_hooks(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = get_settings()
-    monkeypatch.setattr(settings, "webhook_allow_hosts", "127.0.0.1")
-    monkeypatch.setattr(settings, "webhook_retry_schedule", "0,0,0")
+def local_hooks(local_hooks: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     # One request at a time per endpoint: the order of arrival is the order of sending.
-    monkeypatch.setattr(settings, "relay_endpoint_concurrency", 1)
-    return settings
+    monkeypatch.setattr(local_hooks, "relay_endpoint_concurrency", 1)
+    return local_hooks
 
 
 async def _relay_until_idle(engine: AsyncEngine, settings: Settings) -> None:

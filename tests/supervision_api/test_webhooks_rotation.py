@@ -13,19 +13,11 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from shared.db.models import WebhookEndpoint
 from shared.events.relay import Relay
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from shared.webhooks import verify
 from tests.factories import World
 from tests.supervision_api.arrange import new_case
 from tests.webhook_receiver import Received, receiving
-
-
-@pytest.fixture
-def local_hooks(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    settings = get_settings()
-    monkeypatch.setattr(settings, "webhook_allow_hosts", "127.0.0.1")
-    monkeypatch.setattr(settings, "webhook_retry_schedule", "0,0,0")
-    return settings
 
 
 async def _deliver_one_case(
