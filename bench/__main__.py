@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only intake form pipeline dataset classifier limits photos] [--out FILE]`
+"""`python -m bench [--quick] [--only intake form pipeline dataset classifier limits photos integrators]
+[--out FILE]`
 (what `make bench` runs).
 
 Starts its own PostgreSQL (embedded under var/bench, or creates databases on BENCH_DATABASE_URL's server
@@ -20,7 +21,7 @@ from typing import Any
 from bench import loadgen, report, stack
 from bench.settings import Settings
 
-SCENARIOS = ("intake", "form", "pipeline", "dataset", "classifier", "limits", "photos")
+SCENARIOS = ("intake", "form", "pipeline", "dataset", "classifier", "limits", "photos", "integrators")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.scenarios import photos
 
             steps.append(("photos", lambda: photos.run(server, settings)))
+        if "integrators" in only:
+            from bench.scenarios import integrators
+
+            steps.append(("integrators", lambda: integrators.run(server, settings)))
         for name, step in steps:
             try:
                 results["scenarios"].update(step())

@@ -166,7 +166,42 @@ def headline(results: dict[str, Any]) -> Figures:
             ("p50 added by 2 photos ms", sub.get("p50_added_ms")),
             ("submissions ok without / with (photos attached)", f"{_fmt(plain.get('n'))} / {_fmt(with2.get('n'))} ({_fmt(sub.get('photos_attached'))})"),
         ]  # fmt: skip
+    integrators = results.get("integrators")
+    if integrators:
+        out["9 integrators and operators"] = _integrators(integrators)
     return out
+
+
+def _integrators(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    open311, scrape = data.get("open311", {}), data.get("metrics_scrape", {})
+    rows: list[tuple[str, Any]] = [
+        ("citizens' cases / in the 90-day window", _pair(open311.get("citizen_cases"), open311.get("citizen_cases_in_default_window"))),
+    ]  # fmt: skip
+    for name, read in (open311.get("reads") or {}).items():
+        rows.append((f"{name} p50 / p95 ms", _pair(read.get("p50_ms"), read.get("p95_ms"))))
+        rows.append((f"{name} bytes (results)", f"{_fmt(read.get('bytes'))} ({_fmt(read.get('results'))})"))
+    for mode in ("single", "multiprocess"):
+        timing = _get(data, "middleware", mode) or {}
+        rows.append((f"metrics middleware us/request added ({mode})", timing.get("added_us_per_request")))
+        rows.append((f"  trivial route us bare / with ({mode})", _pair(timing.get("bare_us_per_request"), timing.get("with_middleware_us_per_request"))))  # fmt: skip
+    rows += [
+        (f"/metrics scrape p50 / p95 ms ({scrape.get('service_workers')} workers)", _pair(scrape.get("p50_ms"), scrape.get("p95_ms"))),
+        ("/metrics scrape bytes (samples)", f"{_fmt(scrape.get('bytes'))} ({_fmt(scrape.get('samples'))})"),
+    ]  # fmt: skip
+    recovery = data.get("recovery", {})
+    if recovery:
+        rows += [
+            ("recover: window rows (outbox rows)", f"{_fmt(recovery.get('window_rows'))} ({_fmt(recovery.get('outbox_rows'))})"),
+            ("recover s: none queued / all pending / all given up", " / ".join(_fmt(_get(recovery, k, "seconds")) for k in ("no_deliveries_yet", "all_still_pending", "all_given_up"))),
+        ]  # fmt: skip
+    reencrypt = data.get("reencrypt", {})
+    if reencrypt:
+        rows += [
+            ("secrets reencrypt: cases (values)", f"{_fmt(reencrypt.get('cases'))} ({_fmt(reencrypt.get('values'))})"),
+            ("secrets reencrypt: seconds / rows/s", _pair(reencrypt.get("seconds"), reencrypt.get("rows_per_second"))),
+            ("secrets reencrypt --dry-run: seconds / rows/s", _pair(reencrypt.get("dry_run_seconds"), reencrypt.get("dry_run_rows_per_second"))),
+        ]  # fmt: skip
+    return rows
 
 
 def _process_label(process: dict[str, Any]) -> str:
