@@ -69,7 +69,9 @@ class RequestQuery:
 
 
 def _public_events() -> ColumnElement[bool]:
-    return and_(CaseEvent.public.is_(True), CaseEvent.type.not_in(NEVER_SHOWN))
+    # `public`, not `public IS true`: only the plain column matches the partial index ix_case_events_public_at
+    # (WHERE public); the IS form read every case event (0.7 s at 200k cases against 2 ms).
+    return and_(CaseEvent.public, CaseEvent.type.not_in(NEVER_SHOWN))
 
 
 def _event_text(event_type: str, data: dict[str, Any]) -> str | None:

@@ -120,3 +120,22 @@ async def test_updates_are_per_jurisdiction_and_capped(client, world, session) -
     assert (
         capped[0]["description"] == "办理进展：进展 1000" and capped[-1]["description"] == "办理进展：进展 1"
     )
+
+
+async def test_the_public_events_predicate_can_use_the_partial_index(session) -> None:
+    from sqlalchemy import select
+
+    from services.intake.open311.queries import _public_events
+
+    since = datetime.now(UTC) - timedelta(days=1)
+    statement = (
+        select(CaseEvent.id)
+        .where(CaseEvent.jurisdiction_id == 1, _public_events(), CaseEvent.at >= since)
+        .order_by(CaseEvent.at, CaseEvent.id)
+        .compile(session.bind, compile_kwargs={"literal_binds": True})
+    )
+    async with session.begin():
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {statement}"))).scalars())
+    # `public IS true` would not match the index's `WHERE public` and read every case event.
+    assert "ix_case_events_public_at" in plan
