@@ -54,16 +54,29 @@ class KeyState(Enum):
     unreadable = "unreadable"  # no configured key opens it
 
 
+class Rotation:
+    """Re-encryption under the configured keys of one purpose, read once (a run over millions of values)."""
+
+    def __init__(self, purpose: str) -> None:
+        self._fernets = [_fernet(secret, purpose) for secret in get_settings().secret_keys]
+
+    def state(self, token: bytes) -> tuple[KeyState, bytes | None]:
+        """Which key the token is under, and its plain text when an older key opened it."""
+        for position, fernet in enumerate(self._fernets):
+            try:
+                plain = fernet.decrypt(token)
+            except InvalidToken:
+                continue
+            return (KeyState.current, None) if position == 0 else (KeyState.older, plain)
+        return KeyState.unreadable, None
+
+    def encrypt(self, plain: bytes) -> bytes:
+        return self._fernets[0].encrypt(plain)
+
+
 def key_state(token: bytes, purpose: str) -> KeyState:
     """Which of the configured keys a stored token was encrypted with (as far as re-encryption cares)."""
-    master_secrets = get_settings().secret_keys
-    for position, secret in enumerate(master_secrets):
-        try:
-            _fernet(secret, purpose).decrypt(bytes(token))
-        except InvalidToken:
-            continue
-        return KeyState.current if position == 0 else KeyState.older
-    return KeyState.unreadable
+    return Rotation(purpose).state(bytes(token))[0]
 
 
 def rotate(token: bytes, purpose: str) -> bytes:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.events.lanes import SECRET_PURPOSE
-from shared.security.pii import KeyState, key_state, rotate
+from shared.security.pii import KeyState, Rotation
 
 __all__ = ["BATCH_ROWS", "TABLES", "ColumnCount", "EncryptedTable", "reencrypt"]
 
@@ -76,6 +76,7 @@ async def reencrypt(
     each column, NULLs not counted. ``progress(table, rows so far, last id)`` is called after each batch."""
     counts: list[ColumnCount] = []
     for table in TABLES:
+        keys = Rotation(table.purpose)
         by_column = [ColumnCount(table.name, column) for column in table.columns]
         after, seen = 0, 0
         while True:
@@ -84,12 +85,17 @@ async def reencrypt(
                 if not rows:
                     break
                 after, seen = int(rows[-1][0]), seen + len(rows)
-                states = {int(row[0]): _states(table, row) for row in rows}
-                stale = [row_id for row_id, row_states in states.items() if KeyState.older in row_states]
+                read = {int(row[0]): (tuple(row[1:]), _states(keys, row)) for row in rows}
+                states = {row_id: [state for state, _ in found] for row_id, (_, found) in read.items()}
+                stale = {
+                    row_id: found
+                    for row_id, found in read.items()
+                    if any(state is KeyState.older for state, _ in found[1])
+                }
                 if stale and not dry_run:
                     for row_id in stale:
                         del states[row_id]
-                    states |= await _rewrite(conn, table, stale)
+                    states |= await _rewrite(conn, table, keys, stale)
                 for row_id, row_states in states.items():
                     for count, state in zip(by_column, row_states, strict=True):
                         if state is not None:
@@ -100,10 +106,12 @@ async def reencrypt(
     return counts
 
 
-def _states(table: EncryptedTable, row: Sequence[Any]) -> list[KeyState | None]:
-    """Per column, which key its value is under; None for NULL."""
-    values = row[1:]
-    return [None if value is None else key_state(_bytes(value), table.purpose) for value in values]
+Found = list[tuple[KeyState | None, bytes | None]]
+
+
+def _states(keys: Rotation, row: Sequence[Any]) -> Found:
+    """Per column, which key its value is under (None for NULL), with the plain text of an older key's."""
+    return [(None, None) if value is None else keys.state(_bytes(value)) for value in row[1:]]
 
 
 def _bytes(value: object) -> bytes:
@@ -124,24 +132,30 @@ async def _batch(conn: AsyncConnection, table: EncryptedTable, after: int, limit
 
 
 async def _rewrite(
-    conn: AsyncConnection, table: EncryptedTable, ids: list[int]
+    conn: AsyncConnection,
+    table: EncryptedTable,
+    keys: Rotation,
+    read: dict[int, tuple[tuple[Any, ...], Found]],
 ) -> dict[int, list[KeyState | None]]:
     """Reads the rows again under a lock (in id order) and writes their older-key values re-encrypted with the
-    first key; each row's states as found under the lock, for counting (a row deleted meanwhile is gone)."""
+    first key; each row's states as found under the lock, for counting (a row deleted meanwhile is gone). A
+    row unchanged since ``read`` is not decrypted again."""
     columns = ", ".join(table.columns)
     locked = await conn.execute(
         text(f"SELECT id, {columns} FROM {table.name} WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),  # noqa: S608
-        {"ids": ids},
+        {"ids": list(read)},
     )
     found: dict[int, list[KeyState | None]] = {}
     updates = []
     for row in locked.all():
-        states = found[int(row[0])] = _states(table, row)
-        if KeyState.older not in states:
+        before, earlier = read[int(row[0])]
+        now = earlier if tuple(row[1:]) == before else _states(keys, row)
+        found[int(row[0])] = [state for state, _ in now]
+        if not any(state is KeyState.older for state, _ in now):
             continue  # changed meanwhile, by a process already on the new key
         values = {
-            column: rotate(_bytes(value), table.purpose) if state is KeyState.older else value
-            for column, value, state in zip(table.columns, row[1:], states, strict=True)
+            column: keys.encrypt(plain) if state is KeyState.older and plain is not None else value
+            for column, value, (state, plain) in zip(table.columns, row[1:], now, strict=True)
         }
         updates.append({"id": row[0], **values})
     if updates:
