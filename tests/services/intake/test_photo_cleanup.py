@@ -24,7 +24,11 @@ from tests.factories import World
 from tests.intake_api.photo_helpers import data_dir
 from tests.supervision_api.arrange import new_case
 
-NOW = datetime.now(UTC)
+
+def now() -> datetime:
+    # Read at each use, never at import: a long suite run would make a constant minutes old, and the grace
+    # after expiry is counted from the real clock.
+    return datetime.now(UTC)
 
 
 @pytest.fixture
@@ -74,7 +78,7 @@ async def _ids(session: AsyncSession) -> set[int]:
 
 
 def _age(root: Path, key: str, days: float) -> None:
-    when = (NOW - timedelta(days=days)).timestamp()
+    when = (now() - timedelta(days=days)).timestamp()
     os.utime(root / key, (when, when))
 
 
@@ -82,11 +86,13 @@ async def test_expired_unattached_uploads_and_their_files_go_the_others_stay(
     engine: AsyncEngine, session: AsyncSession, world: World, storage: PhotoStorage
 ) -> None:
     case = await new_case(session, world)
-    expired = [await _upload(session, world, storage, expires_at=NOW - timedelta(hours=2)) for _ in range(3)]
-    attached = await _upload(session, world, storage, expires_at=NOW - timedelta(hours=2), case_id=case.id)
-    waiting = await _upload(session, world, storage, expires_at=NOW + timedelta(minutes=30))
+    expired = [
+        await _upload(session, world, storage, expires_at=now() - timedelta(hours=2)) for _ in range(3)
+    ]
+    attached = await _upload(session, world, storage, expires_at=now() - timedelta(hours=2), case_id=case.id)
+    waiting = await _upload(session, world, storage, expires_at=now() + timedelta(minutes=30))
     # Just past its hour: a submission that found it usable a moment ago may still be attaching it.
-    just_expired = await _upload(session, world, storage, expires_at=NOW - timedelta(minutes=1))
+    just_expired = await _upload(session, world, storage, expires_at=now() - timedelta(minutes=1))
     await session.commit()
     kept = [attached, waiting, just_expired]
 
@@ -105,7 +111,7 @@ async def test_a_run_stops_after_its_batches_and_the_next_run_goes_on(
     engine: AsyncEngine, session: AsyncSession, world: World, storage: PhotoStorage
 ) -> None:
     for _ in range(5):
-        await _upload(session, world, storage, expires_at=NOW - timedelta(hours=2))
+        await _upload(session, world, storage, expires_at=now() - timedelta(hours=2))
     await session.commit()
     assert await delete_expired_uploads(engine, storage, batch_size=2, max_batches=2) == 4
     assert len(await _ids(session)) == 1
@@ -117,7 +123,7 @@ async def test_old_files_no_row_names_are_swept_fresh_and_named_ones_stay(
     engine: AsyncEngine, session: AsyncSession, world: World, storage: PhotoStorage, tmp_path: Path
 ) -> None:
     root = tmp_path / "photos"
-    named = await _upload(session, world, storage, expires_at=NOW + timedelta(minutes=30))
+    named = await _upload(session, world, storage, expires_at=now() + timedelta(minutes=30))
     await session.commit()
     # Left by a crash after the row's delete (or before its insert), a day and more ago.
     orphan = storage.put(b"left behind", "jpg")
@@ -139,8 +145,8 @@ async def test_old_files_no_row_names_are_swept_fresh_and_named_ones_stay(
 async def test_the_worker_job_deletes_expired_uploads_when_it_starts(
     engine: AsyncEngine, session: AsyncSession, world: World, storage: PhotoStorage
 ) -> None:
-    expired = await _upload(session, world, storage, expires_at=NOW - timedelta(hours=2))
-    waiting = await _upload(session, world, storage, expires_at=NOW + timedelta(minutes=30))
+    expired = await _upload(session, world, storage, expires_at=now() - timedelta(hours=2))
+    waiting = await _upload(session, world, storage, expires_at=now() + timedelta(minutes=30))
     await session.commit()
     stop = asyncio.Event()
     job = asyncio.create_task(run_photo_cleanup(engine, get_settings(), stop))
