@@ -208,7 +208,9 @@ class InternalLane(Lane):
         first = group[0]
         # Signed under every configured key: during a key rotation, a service not yet restarted with the new
         # key still verifies the batch (by the old key's signature).
-        secrets = [derived_webhook_secret(key, first.endpoint_name or "") for key in self.settings.secret_keys]
+        secrets = [
+            derived_webhook_secret(key, first.endpoint_name or "") for key in self.settings.secret_keys
+        ]
         body = batches.encode_batch(
             [
                 batches.wire_event(message_id(c.event_id), c.type, c.occurred_at, c.payload, c.request_id)
