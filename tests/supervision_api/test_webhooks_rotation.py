@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from shared.db.models import WebhookEndpoint
-from shared.events.relay import Relay
 from shared.settings import Settings
 from shared.webhooks import verify
 from tests.factories import World
 from tests.supervision_api.arrange import new_case
-from tests.webhook_receiver import Received, receiving
+from tests.webhook_receiver import Received, receiving, relay_once
 
 
 async def _deliver_one_case(
@@ -25,9 +24,7 @@ async def _deliver_one_case(
 ) -> None:
     await new_case(session, world)
     await session.commit()
-    async with Relay(engine, settings) as relay:
-        await relay.fan_out()
-        await relay.deliver_due()
+    await relay_once(engine, settings)
 
 
 def _verifies(secret: str, request: Received) -> bool:
