@@ -135,7 +135,7 @@ async def _visible_case(session: AsyncSession, principal: Principal, case_id: in
 async def reveal_contact(
     session: AsyncSession, principal: Principal, case_id: int, body: ContactIn
 ) -> ContactOut:
-    """The full name and phone, and the audit row in the same transaction (the session commits both)."""
+    """The full name, phone and e-mail, and the audit row in the same transaction (the session commits both)."""
     if principal.role not in await allowed_roles(session, principal.jurisdiction_id):
         # Checked before the case is looked up, so a refused key learns nothing about which cases exist.
         raise ContactRoleNotAllowed()

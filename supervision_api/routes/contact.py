@@ -27,9 +27,9 @@ router = APIRouter(tags=["contact"])
 Unmasker = Annotated[Principal, Depends(require_roles(*contact.ELIGIBLE_ROLES))]
 
 
-@router.post("/v1/cases/{case_id}/contact", summary="A case's full submitter name and phone, audited")
+@router.post("/v1/cases/{case_id}/contact", summary="A case's full submitter name, phone and e-mail, audited")
 async def reveal_contact(case_id: Id, principal: Unmasker, session: Session, body: ContactIn) -> ContactOut:
-    """Answers the unmasked name and phone (null when none was given or they were erased) and writes an
+    """Answers the unmasked name, phone and e-mail (null when none was given or they were erased) and writes an
     audit row (the key, its role, the time, the `reason`, the case) in the same transaction. Allowed roles are
     the jurisdiction's contact setting (default supervisor and admin; with `department`, a department key for
     the cases assigned to it, not declined or withdrawn): 403 `contact_role_not_allowed` otherwise, and
